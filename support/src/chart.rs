@@ -1,0 +1,469 @@
+//! Charts drawn with plotters into SVG: the Gantt chart of a [`Timeline`], and small bar and
+//! line charts for measured comparisons (tokio against asyncio, speed-up against threads).
+//!
+//! Everything renders to an in-memory SVG string. SVG needs no fonts on the machine (the
+//! browser draws the text) and stays sharp when a workshop projector zooms in; a bitmap
+//! backend would need a font stack and make the committed notebooks larger.
+//!
+//! Each chart also has a plain-text form, so a terminal run still shows the result.
+
+use crate::timeline::{format_ms, Timeline};
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// Tableau 10: distinct, colour-blind friendly, calm on a projector.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(78, 121, 167),
+    RGBColor(242, 142, 43),
+    RGBColor(225, 87, 89),
+    RGBColor(118, 183, 178),
+    RGBColor(89, 161, 79),
+    RGBColor(237, 201, 72),
+    RGBColor(176, 122, 161),
+    RGBColor(255, 157, 167),
+    RGBColor(156, 117, 95),
+    RGBColor(186, 176, 172),
+];
+const WIDTH: u32 = 760;
+const ROW_HEIGHT: u32 = 28;
+const FONT: &str = "sans-serif";
+const IN_MEMORY: &str = "drawing into an in-memory SVG cannot fail";
+
+fn colour(index: usize) -> RGBColor {
+    PALETTE[index % PALETTE.len()]
+}
+
+/// A horizontal bar on one row of a row chart.
+struct RowBar {
+    row: usize,
+    from: f64,
+    to: f64,
+    label: Option<String>,
+}
+
+/// Rows of horizontal bars over a linear x axis: the shape of both the Gantt chart and the
+/// bar chart. Row 0 is drawn at the top. Bars with `from == to` are drawn as dots.
+fn row_chart_svg(title: &str, x_desc: &str, x_max: f64, rows: &[&str], bars: &[RowBar]) -> String {
+    let row_count = rows.len().max(1) as i32;
+    let longest_name = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0) as u32;
+    let height = 96 + ROW_HEIGHT * row_count as u32;
+    // The naive font metrics plotters uses without a font stack: about 7 px per character.
+    let name_area = (longest_name * 7 + 16).clamp(48, 280);
+    // Segment i is drawn from the bottom, so row r lives in segment (row_count - 1 - r).
+    let segment_of = |row: usize| row_count - 1 - row as i32;
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).expect(IN_MEMORY);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 17))
+            .margin(10)
+            .margin_right(28)
+            .x_label_area_size(40)
+            .y_label_area_size(name_area)
+            .build_cartesian_2d(
+                0.0..x_max.max(f64::EPSILON),
+                (0..row_count).into_segmented(),
+            )
+            .expect(IN_MEMORY);
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(row_count as usize + 1)
+            .y_label_formatter(&|value| match value {
+                SegmentValue::CenterOf(segment) => {
+                    let row = (row_count - 1 - segment) as usize;
+                    rows.get(row)
+                        .map(|name| name.to_string())
+                        .unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .x_desc(x_desc)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 13))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .expect(IN_MEMORY);
+
+        let intervals = bars.iter().filter(|bar| bar.to > bar.from).map(|bar| {
+            let segment = segment_of(bar.row);
+            let mut rect = Rectangle::new(
+                [
+                    (bar.from, SegmentValue::Exact(segment)),
+                    (bar.to, SegmentValue::Exact(segment + 1)),
+                ],
+                colour(bar.row).filled(),
+            );
+            rect.set_margin(5, 5, 0, 0);
+            rect
+        });
+        chart.draw_series(intervals).expect(IN_MEMORY);
+
+        let dots = bars.iter().filter(|bar| bar.to <= bar.from).map(|bar| {
+            Circle::new(
+                (bar.from, SegmentValue::CenterOf(segment_of(bar.row))),
+                5,
+                colour(bar.row).filled(),
+            )
+        });
+        chart.draw_series(dots).expect(IN_MEMORY);
+
+        let label_style = TextStyle::from((FONT, 12).into_font())
+            .pos(Pos::new(HPos::Left, VPos::Center))
+            .color(&RGBColor(60, 60, 60));
+        let labels = bars.iter().filter_map(|bar| {
+            let text = bar.label.as_ref()?;
+            let at = (bar.to, SegmentValue::CenterOf(segment_of(bar.row)));
+            Some(Text::new(format!(" {text}"), at, label_style.clone()))
+        });
+        chart.draw_series(labels).expect(IN_MEMORY);
+        root.present().expect(IN_MEMORY);
+    }
+    svg
+}
+
+/// The Gantt chart of a timeline: one row per task, a bar per span, a dot per point event.
+pub(crate) fn gantt_svg(timeline: &Timeline) -> String {
+    let rows = timeline.rows();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let bars: Vec<RowBar> = timeline
+        .spans()
+        .iter()
+        .map(|span| RowBar {
+            row: rows
+                .iter()
+                .position(|r| *r == span.row)
+                .expect("row of a known span"),
+            from: ms(span.start),
+            to: ms(span.end),
+            label: None,
+        })
+        .collect();
+    let title = if timeline.title().is_empty() {
+        timeline.summary()
+    } else {
+        format!("{} ({})", timeline.title(), compact_summary(timeline))
+    };
+    row_chart_svg(
+        &title,
+        "time since start (ms)",
+        ms(timeline.end()) * 1.02,
+        &rows,
+        &bars,
+    )
+}
+
+fn compact_summary(timeline: &Timeline) -> String {
+    format!(
+        "wall {}, sum {}, {:.2}x",
+        format_ms(timeline.wall()),
+        format_ms(timeline.busy()),
+        timeline.concurrency()
+    )
+}
+
+/// A horizontal bar chart of named measurements, e.g. "tokio: 41 ms, asyncio: 390 ms".
+#[derive(Clone, Debug)]
+pub struct BarChart {
+    title: String,
+    unit: String,
+    bars: Vec<(String, f64)>,
+}
+
+impl BarChart {
+    /// An empty chart; values are in `unit` (shown on the axis and after each value).
+    pub fn new(title: impl Into<String>, unit: impl Into<String>) -> BarChart {
+        BarChart {
+            title: title.into(),
+            unit: unit.into(),
+            bars: Vec::new(),
+        }
+    }
+
+    /// Adds one bar.
+    pub fn bar(mut self, label: impl Into<String>, value: f64) -> BarChart {
+        self.bars.push((label.into(), value));
+        self
+    }
+
+    /// The bars, in the order they were added.
+    pub fn bars(&self) -> &[(String, f64)] {
+        &self.bars
+    }
+
+    /// The chart as an SVG document.
+    pub fn to_svg(&self) -> String {
+        let rows: Vec<&str> = self.bars.iter().map(|(label, _)| label.as_str()).collect();
+        let bars: Vec<RowBar> = self
+            .bars
+            .iter()
+            .enumerate()
+            .map(|(row, (_, value))| RowBar {
+                row,
+                from: 0.0,
+                to: *value,
+                label: Some(format!("{} {}", format_value(*value), self.unit)),
+            })
+            .collect();
+        // Headroom on the right for the value labels.
+        let max = self.bars.iter().map(|(_, v)| *v).fold(0.0, f64::max);
+        row_chart_svg(&self.title, &self.unit, max * 1.25, &rows, &bars)
+    }
+
+    /// The chart as text: one proportional bar per line.
+    pub fn to_text(&self) -> String {
+        const WIDTH: f64 = 40.0;
+        let max = self.bars.iter().map(|(_, v)| *v).fold(0.0, f64::max);
+        let name_width = self
+            .bars
+            .iter()
+            .map(|(l, _)| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mut out = format!("{}\n", self.title);
+        for (label, value) in &self.bars {
+            let length = if max > 0.0 {
+                (value / max * WIDTH).round() as usize
+            } else {
+                0
+            };
+            out.push_str(&format!(
+                "{label:<name_width$} {} {} {}\n",
+                "█".repeat(length),
+                format_value(*value),
+                self.unit
+            ));
+        }
+        out.truncate(out.trim_end().len());
+        out
+    }
+
+    /// Shows the chart in Jupyter, with the text form as fallback.
+    pub fn evcxr_display(&self) {
+        crate::display::emit(&self.to_svg(), &self.to_text());
+    }
+}
+
+/// A line chart of one or more series of (x, y) points, e.g. speed-up against thread count.
+#[derive(Clone, Debug)]
+pub struct LineChart {
+    title: String,
+    x_desc: String,
+    y_desc: String,
+    series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+impl LineChart {
+    /// An empty chart with axis descriptions.
+    pub fn new(
+        title: impl Into<String>,
+        x_desc: impl Into<String>,
+        y_desc: impl Into<String>,
+    ) -> LineChart {
+        LineChart {
+            title: title.into(),
+            x_desc: x_desc.into(),
+            y_desc: y_desc.into(),
+            series: Vec::new(),
+        }
+    }
+
+    /// Adds a named series of points.
+    pub fn series(
+        mut self,
+        name: impl Into<String>,
+        points: impl IntoIterator<Item = (f64, f64)>,
+    ) -> LineChart {
+        self.series
+            .push((name.into(), points.into_iter().collect()));
+        self
+    }
+
+    /// The chart as an SVG document.
+    pub fn to_svg(&self) -> String {
+        let points = self.series.iter().flat_map(|(_, pts)| pts.iter());
+        let (x_max, y_max) = points.fold((0.0f64, 0.0f64), |(x, y), (px, py)| {
+            (x.max(*px), y.max(*py))
+        });
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (WIDTH, 400)).into_drawing_area();
+            root.fill(&WHITE).expect(IN_MEMORY);
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&self.title, (FONT, 17))
+                .margin(12)
+                .margin_right(28)
+                .x_label_area_size(40)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0.0..(x_max * 1.05).max(1.0), 0.0..(y_max * 1.15).max(1.0))
+                .expect(IN_MEMORY);
+            chart
+                .configure_mesh()
+                .x_desc(&self.x_desc)
+                .y_desc(&self.y_desc)
+                .label_style((FONT, 13))
+                .axis_desc_style((FONT, 13))
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()
+                .expect(IN_MEMORY);
+            for (index, (name, points)) in self.series.iter().enumerate() {
+                let style = colour(index).stroke_width(2);
+                chart
+                    .draw_series(LineSeries::new(points.iter().copied(), style))
+                    .expect(IN_MEMORY)
+                    .label(name)
+                    .legend(move |(x, y)| {
+                        PathElement::new([(x, y), (x + 18, y)], colour(index).stroke_width(2))
+                    });
+                let dots = points
+                    .iter()
+                    .map(|p| Circle::new(*p, 3, colour(index).filled()));
+                chart.draw_series(dots).expect(IN_MEMORY);
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.9))
+                .border_style(RGBColor(200, 200, 200))
+                .label_font((FONT, 13))
+                .draw()
+                .expect(IN_MEMORY);
+            root.present().expect(IN_MEMORY);
+        }
+        svg
+    }
+
+    /// The chart as text: a table of the points of each series.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{}\n{} -> {}", self.title, self.x_desc, self.y_desc);
+        for (name, points) in &self.series {
+            let cells: Vec<String> = points
+                .iter()
+                .map(|(x, y)| format!("{}: {}", format_value(*x), format_value(*y)))
+                .collect();
+            out.push_str(&format!("\n{name}: {}", cells.join(", ")));
+        }
+        out
+    }
+
+    /// Shows the chart in Jupyter, with the text form as fallback.
+    pub fn evcxr_display(&self) {
+        crate::display::emit(&self.to_svg(), &self.to_text());
+    }
+}
+
+/// Three significant digits is plenty for a chart label.
+fn format_value(value: f64) -> String {
+    if value.abs() >= 100.0 || value == value.trunc() {
+        format!("{value:.0}")
+    } else if value.abs() >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::Span;
+    use std::time::Duration;
+
+    fn timeline() -> Timeline {
+        let span = |row: &str, start, end| Span {
+            row: row.into(),
+            start: Duration::from_millis(start),
+            end: Duration::from_millis(end),
+        };
+        Timeline::from_spans(vec![
+            span("request 1", 0, 100),
+            span("request 2", 5, 300),
+            span("tick", 150, 150),
+        ])
+        .titled("three things")
+    }
+
+    #[test]
+    fn gantt_is_an_svg_with_every_row_named_and_a_bar_per_span() {
+        let svg = timeline().to_svg();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..60.min(svg.len())]);
+        for text in [
+            "request 1",
+            "request 2",
+            "tick",
+            "three things",
+            "time since start",
+        ] {
+            assert!(svg.contains(text), "missing {text:?}");
+        }
+        // One filled rect per interval (plus the background), one circle per point event.
+        assert_eq!(svg.matches("<circle").count(), 1);
+        let filled_bars = PALETTE[..2]
+            .iter()
+            .map(|c| {
+                svg.matches(&format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2))
+                    .count()
+            })
+            .sum::<usize>();
+        assert_eq!(filled_bars, 2);
+    }
+
+    #[test]
+    fn bar_chart_scales_bars_and_labels_values() {
+        let chart = BarChart::new("spawn 100k tasks", "ms")
+            .bar("tokio", 40.0)
+            .bar("asyncio", 400.0);
+        let text = chart.to_text();
+        let tokio = text
+            .lines()
+            .find(|l| l.starts_with("tokio"))
+            .expect("tokio line");
+        let asyncio = text
+            .lines()
+            .find(|l| l.starts_with("asyncio"))
+            .expect("asyncio line");
+        assert_eq!(asyncio.matches('█').count(), 40);
+        assert_eq!(tokio.matches('█').count(), 4);
+        assert!(tokio.ends_with("40 ms"));
+        let svg = chart.to_svg();
+        assert!(svg.contains("400 ms") && svg.contains("asyncio"));
+    }
+
+    #[test]
+    fn line_chart_names_every_series() {
+        let chart = LineChart::new("speed-up", "threads", "x")
+            .series("rayon", [(1.0, 1.0), (2.0, 1.9)])
+            .series("ideal", [(1.0, 1.0), (2.0, 2.0)]);
+        let svg = chart.to_svg();
+        assert!(svg.contains("rayon") && svg.contains("ideal") && svg.contains("threads"));
+        // Each series is drawn once as a line and once as its legend sample.
+        let polylines: Vec<&str> = svg
+            .split("<polyline")
+            .skip(1)
+            .map(|rest| rest.split('>').next().unwrap_or_default())
+            .collect();
+        for colour in &PALETTE[..2] {
+            let stroke = format!(
+                "stroke=\"#{:02X}{:02X}{:02X}\"",
+                colour.0, colour.1, colour.2
+            );
+            assert_eq!(
+                polylines.iter().filter(|tag| tag.contains(&stroke)).count(),
+                2
+            );
+        }
+        let text = chart.to_text();
+        assert!(text.contains("rayon: 1: 1, 2: 1.90"));
+    }
+
+    #[test]
+    fn values_keep_three_significant_digits() {
+        assert_eq!(format_value(1234.5), "1234");
+        assert_eq!(format_value(12.34), "12.3");
+        assert_eq!(format_value(1.234), "1.23");
+        assert_eq!(format_value(3.0), "3");
+    }
+}

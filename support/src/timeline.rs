@@ -1,0 +1,433 @@
+//! Timing recorder: what ran when, from many tasks and threads at once.
+//!
+//! The notebooks' central claim is about *time*: concurrent requests overlap, a blocking sleep
+//! serialises them. A [`Recorder`] is a clock plus a list of named spans; clones share both, so
+//! each task or thread gets a cheap handle. Recording a span costs two `Instant::now()` calls
+//! and one short mutex push at its end. A lock-free log would be faster, but the survey records
+//! at most a few thousand spans and a `Mutex<Vec>` keeps the code obvious.
+//!
+//! A [`Timeline`] is a snapshot of the spans. It answers the questions the notebooks assert on
+//! (wall time, busy time, how many spans overlapped) and shows itself as a Gantt chart in
+//! Jupyter or as a text timeline in a terminal.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One recorded interval: `row` names the task (a Gantt row), times are relative to the
+/// recorder's creation. A span with `start == end` is a point event (see [`Recorder::mark`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub row: String,
+    pub start: Duration,
+    pub end: Duration,
+}
+
+impl Span {
+    /// How long the span lasted.
+    pub fn len(&self) -> Duration {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Whether this is a point event rather than an interval.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// A shared clock and span log. Clone it into every task or thread that should record.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    t0: Instant,
+    spans: Mutex<Vec<Span>>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Recorder {
+    /// A recorder whose clock starts now.
+    pub fn new() -> Recorder {
+        Recorder {
+            inner: Arc::new(Inner {
+                t0: Instant::now(),
+                spans: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Time since the recorder was created.
+    pub fn elapsed(&self) -> Duration {
+        self.inner.t0.elapsed()
+    }
+
+    /// Starts a span on `row`; it ends when the guard is dropped or [`SpanGuard::finish`]ed.
+    ///
+    /// Ending on drop matters for async code: a future that is cancelled (dropped part-way)
+    /// still records the part that ran.
+    pub fn start(&self, row: impl Into<String>) -> SpanGuard {
+        SpanGuard {
+            recorder: self.clone(),
+            row: row.into(),
+            start: self.elapsed(),
+        }
+    }
+
+    /// Awaits `future` and records the time it took as a span on `row`.
+    pub async fn time<F: Future>(&self, row: impl Into<String>, future: F) -> F::Output {
+        let _span = self.start(row);
+        future.await
+    }
+
+    /// Runs the blocking closure `work` and records the time it took as a span on `row`.
+    pub fn time_blocking<R>(&self, row: impl Into<String>, work: impl FnOnce() -> R) -> R {
+        let _span = self.start(row);
+        work()
+    }
+
+    /// Records a point event (a tick, a message) on `row`, drawn as a dot.
+    pub fn mark(&self, row: impl Into<String>) {
+        let now = self.elapsed();
+        self.push(Span {
+            row: row.into(),
+            start: now,
+            end: now,
+        });
+    }
+
+    /// A snapshot of everything recorded so far, ordered by start time.
+    pub fn timeline(&self) -> Timeline {
+        let spans = self.inner.spans.lock().expect("span log lock").clone();
+        Timeline::from_spans(spans)
+    }
+
+    fn push(&self, span: Span) {
+        // A panic while holding this lock can only come from `Vec::push` running out of
+        // memory, so a poisoned lock still holds a consistent log: keep recording.
+        let mut spans = match self.inner.spans.lock() {
+            Ok(spans) => spans,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        spans.push(span);
+    }
+}
+
+/// An open span; recorded when dropped.
+#[must_use = "the span ends when this guard is dropped"]
+#[derive(Debug)]
+pub struct SpanGuard {
+    recorder: Recorder,
+    row: String,
+    start: Duration,
+}
+
+impl SpanGuard {
+    /// Ends the span now (the same as dropping the guard, but easier to read).
+    pub fn finish(self) {}
+}
+
+impl Drop for SpanGuard {
+    fn drop(&mut self) {
+        let end = self.recorder.elapsed();
+        self.recorder.push(Span {
+            row: std::mem::take(&mut self.row),
+            start: self.start,
+            end,
+        });
+    }
+}
+
+/// A snapshot of recorded spans, with the numbers the notebooks assert on.
+#[derive(Clone, Debug, Default)]
+pub struct Timeline {
+    title: String,
+    spans: Vec<Span>,
+}
+
+impl Timeline {
+    /// A timeline of the given spans (any order).
+    pub fn from_spans(mut spans: Vec<Span>) -> Timeline {
+        spans.sort_by_key(|span| (span.start, span.end));
+        Timeline {
+            title: String::new(),
+            spans,
+        }
+    }
+
+    /// The same timeline with a title, shown above the chart.
+    pub fn titled(mut self, title: impl Into<String>) -> Timeline {
+        self.title = title.into();
+        self
+    }
+
+    /// The title (empty if none was given).
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// The spans, ordered by start time.
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+
+    /// The first span recorded on `row`, if any.
+    pub fn span(&self, row: &str) -> Option<&Span> {
+        self.spans.iter().find(|span| span.row == row)
+    }
+
+    /// Row names in the order they first started: the Gantt chart's rows, top to bottom.
+    pub fn rows(&self) -> Vec<&str> {
+        let mut rows: Vec<&str> = Vec::new();
+        for span in &self.spans {
+            if !rows.contains(&span.row.as_str()) {
+                rows.push(&span.row);
+            }
+        }
+        rows
+    }
+
+    /// From the earliest start to the latest end: what a stopwatch around the work shows.
+    pub fn wall(&self) -> Duration {
+        let first_start = self.spans.iter().map(|s| s.start).min();
+        let last_end = self.spans.iter().map(|s| s.end).max();
+        match (first_start, last_end) {
+            (Some(start), Some(end)) => end - start,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The latest end, measured from the recorder's creation: the chart's time axis.
+    pub fn end(&self) -> Duration {
+        self.spans.iter().map(|s| s.end).max().unwrap_or_default()
+    }
+
+    /// The sum of all span lengths: how long the work takes one after the other.
+    pub fn busy(&self) -> Duration {
+        self.spans.iter().map(Span::len).sum()
+    }
+
+    /// `busy / wall`: about 1 when the spans ran one after another, about N when N overlapped.
+    pub fn concurrency(&self) -> f64 {
+        let wall = self.wall().as_secs_f64();
+        if wall == 0.0 {
+            return 0.0;
+        }
+        self.busy().as_secs_f64() / wall
+    }
+
+    /// The largest number of spans that were running at the same instant.
+    pub fn max_overlap(&self) -> usize {
+        // Sweep over start (+1) and end (-1) events; at equal times process ends first, so
+        // back-to-back spans do not count as overlapping.
+        let mut events: Vec<(Duration, i32)> = self
+            .spans
+            .iter()
+            .filter(|span| !span.is_empty())
+            .flat_map(|span| [(span.start, 1), (span.end, -1)])
+            .collect();
+        events.sort();
+        let mut running = 0;
+        let mut peak = 0;
+        for (_, change) in events {
+            running += change;
+            peak = peak.max(running);
+        }
+        peak as usize
+    }
+
+    /// One line: span count, wall time, busy time and concurrency factor.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} spans: wall {}, sum of spans {}, concurrency {:.2}x, at most {} at once",
+            self.spans.len(),
+            format_ms(self.wall()),
+            format_ms(self.busy()),
+            self.concurrency(),
+            self.max_overlap(),
+        )
+    }
+
+    /// A plain-text timeline, one line per row, for terminals and text exports.
+    pub fn to_text(&self) -> String {
+        const WIDTH: usize = 48;
+        let rows = self.rows();
+        let name_width = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0);
+        let end = self.end().as_secs_f64().max(f64::EPSILON);
+        let column = |t: Duration| ((t.as_secs_f64() / end) * WIDTH as f64) as usize;
+
+        let mut out = String::new();
+        if !self.title.is_empty() {
+            out.push_str(&self.title);
+            out.push('\n');
+        }
+        for row in &rows {
+            let mut cells = vec![' '; WIDTH + 1];
+            let mut first_start = None;
+            let mut last_end = Duration::ZERO;
+            for span in self.spans.iter().filter(|s| s.row == *row) {
+                let (from, to) = (column(span.start), column(span.end));
+                if span.is_empty() {
+                    cells[from] = '|';
+                } else {
+                    cells[from..=to.max(from)].fill('█');
+                }
+                first_start.get_or_insert(span.start);
+                last_end = last_end.max(span.end);
+            }
+            let bar: String = cells.into_iter().collect();
+            let first_start = first_start.unwrap_or_default();
+            out.push_str(&format!(
+                "{row:<name_width$} {bar} {:>4}–{} ms\n",
+                first_start.as_millis(),
+                last_end.as_millis()
+            ));
+        }
+        out.push_str(&format!(
+            "{:<name_width$} 0 ms{:>width$}\n",
+            "",
+            format!("{} ms", self.end().as_millis()),
+            width = WIDTH - 3
+        ));
+        out.push_str(&self.summary());
+        out
+    }
+
+    /// The Gantt chart as an SVG document.
+    pub fn to_svg(&self) -> String {
+        crate::chart::gantt_svg(self)
+    }
+
+    /// Shows the chart in Jupyter (SVG) with the text timeline as the plain-text fallback.
+    /// evcxr calls this when a `Timeline` is the last expression of a cell.
+    pub fn evcxr_display(&self) {
+        crate::display::emit(&self.to_svg(), &self.to_text());
+    }
+}
+
+impl fmt::Display for Timeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+/// Milliseconds with one decimal, the unit every notebook talks in.
+pub fn format_ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn span(row: &str, start: u64, end: u64) -> Span {
+        Span {
+            row: row.into(),
+            start: ms(start),
+            end: ms(end),
+        }
+    }
+
+    #[test]
+    fn sequential_spans_have_concurrency_one() {
+        let timeline = Timeline::from_spans(vec![span("a", 0, 100), span("b", 100, 200)]);
+        assert_eq!(timeline.wall(), ms(200));
+        assert_eq!(timeline.busy(), ms(200));
+        assert!((timeline.concurrency() - 1.0).abs() < 1e-9);
+        assert_eq!(timeline.max_overlap(), 1);
+    }
+
+    #[test]
+    fn overlapping_spans_count_as_concurrent() {
+        let timeline = Timeline::from_spans(vec![
+            span("a", 10, 110),
+            span("b", 10, 110),
+            span("c", 20, 60),
+        ]);
+        assert_eq!(timeline.wall(), ms(100));
+        assert_eq!(timeline.busy(), ms(240));
+        assert!((timeline.concurrency() - 2.4).abs() < 1e-9);
+        assert_eq!(timeline.max_overlap(), 3);
+    }
+
+    #[test]
+    fn rows_follow_first_start_and_points_do_not_overlap() {
+        let timeline = Timeline::from_spans(vec![
+            span("late", 50, 60),
+            span("early", 0, 10),
+            span("early", 70, 70),
+        ]);
+        assert_eq!(timeline.rows(), vec!["early", "late"]);
+        assert_eq!(timeline.max_overlap(), 1);
+        assert!(timeline.spans()[2].is_empty());
+    }
+
+    #[test]
+    fn empty_timeline_is_all_zero() {
+        let timeline = Timeline::default();
+        assert_eq!(timeline.wall(), Duration::ZERO);
+        assert_eq!(timeline.concurrency(), 0.0);
+        assert_eq!(timeline.max_overlap(), 0);
+        assert!(timeline.to_text().contains("0 spans"));
+    }
+
+    #[test]
+    fn guard_records_on_drop_even_when_the_future_is_cancelled() {
+        let recorder = Recorder::new();
+        crate::run(async {
+            let never = recorder.time("cancelled", std::future::pending::<()>());
+            let timed_out = tokio::time::timeout(ms(20), never).await;
+            assert!(timed_out.is_err());
+        });
+        let timeline = recorder.timeline();
+        let cancelled = timeline.span("cancelled").expect("span recorded on drop");
+        assert!(cancelled.len() >= ms(20));
+    }
+
+    #[test]
+    fn clones_record_into_one_log_from_many_threads() {
+        let recorder = Recorder::new();
+        std::thread::scope(|scope| {
+            for i in 0..8 {
+                let recorder = recorder.clone();
+                scope.spawn(move || recorder.time_blocking(format!("t{i}"), || ()));
+            }
+        });
+        recorder.mark("done");
+        let timeline = recorder.timeline();
+        assert_eq!(timeline.spans().len(), 9);
+        assert_eq!(timeline.rows().len(), 9);
+    }
+
+    #[test]
+    fn text_timeline_shows_every_row_and_the_summary() {
+        let timeline = Timeline::from_spans(vec![span("fetch 1", 0, 100), span("fetch 2", 0, 200)])
+            .titled("two fetches");
+        let text = timeline.to_text();
+        assert!(text.starts_with("two fetches\n"));
+        let fetch_2 = text
+            .lines()
+            .find(|l| l.starts_with("fetch 2"))
+            .expect("row");
+        let fetch_1 = text
+            .lines()
+            .find(|l| l.starts_with("fetch 1"))
+            .expect("row");
+        // The longer span draws the longer bar.
+        assert!(fetch_2.matches('█').count() > fetch_1.matches('█').count());
+        assert!(fetch_2.ends_with("0–200 ms"));
+        assert!(text.ends_with(&timeline.summary()));
+    }
+}

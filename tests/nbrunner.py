@@ -1,0 +1,271 @@
+"""Execute notebooks headless on the survey's evcxr kernel and judge the result.
+
+evcxr is lenient in ways that would let a broken lesson pass: a cell that panics, or whose `?`
+returns an error, prints to stderr and still reports success; a panic on a background thread
+prints whenever the thread gets to it. So the runner judges each cell itself:
+
+* an ``error`` output (compile errors, kernel errors) fails the notebook;
+* any text on stderr fails it. The notebooks never write to stderr on purpose: deliberate
+  panics go through ``support::expect_panic``, which reports on stdout. Panics, ``?`` errors
+  (which evcxr prints with ``{:?}``, so they have no fixed prefix to look for) and stray
+  background-thread output all land here;
+* a cell that runs longer than the per-cell timeout fails it (a hang);
+* after the last cell the runner runs one more, non-compiling cell and waits a moment, so that
+  stderr a background thread writes late is still seen.
+
+Usage as a command (the Makefile's ``part_NN`` and ``notebooks`` targets)::
+
+    python tests/nbrunner.py [--print] [--write] NOTEBOOK...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_core.utils import ensure_async
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
+
+KERNEL_NAME = "rust-async-survey"
+# Generous: the first cell of a notebook may build the dependency set cold (~40 s here).
+DEFAULT_CELL_TIMEOUT = 300
+# Runs after the last cell. `:vars` is an evcxr command, so nothing compiles; the pause gives
+# background threads time to write what they still have.
+DRAIN_SOURCE = ":vars"
+DRAIN_PAUSE_SECONDS = 0.5
+PANIC = re.compile(r"panicked at")
+
+
+@dataclass
+class CellReport:
+    index: int
+    seconds: float
+    first_line: str
+
+
+@dataclass
+class NotebookReport:
+    path: Path
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+    cells: list[CellReport] = field(default_factory=list)
+    notebook: nbformat.NotebookNode | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def timing(self) -> str:
+        slowest = sorted(self.cells, key=lambda c: c.seconds, reverse=True)[:3]
+        worst = ", ".join(f"cell {c.index}: {c.seconds:.1f} s" for c in slowest)
+        return f"{self.path.name}: {self.seconds:.1f} s, {len(self.cells)} cells (slowest {worst})"
+
+
+class StrayOutputClient(NotebookClient):
+    """A NotebookClient that keeps output arriving after its cell finished.
+
+    evcxr tags each line of output with the latest execute request. A line written just after
+    a cell finished (stderr is not flushed before the reply) or by a background thread between
+    cells is tagged with a cell nbclient no longer listens to, and nbclient drops it. This
+    client collects such lines in ``stray`` as (cell index, stream name, text).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stray: list[tuple[int, str, str]] = []
+        self.cell_of_message: dict[str, int] = {}
+
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        self.cell_of_message[parent_msg_id] = cell_index
+        while True:
+            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            parent = msg["parent_header"].get("msg_id")
+            if parent == parent_msg_id:
+                try:
+                    self.process_message(msg, cell, cell_index)
+                except CellExecutionComplete:
+                    return
+            elif msg["msg_type"] == "stream":
+                origin = self.cell_of_message.get(parent, -1)
+                self.stray.append((origin, msg["content"]["name"], msg["content"]["text"]))
+
+
+def cell_failures(where: str, outputs: list[dict]) -> list[str]:
+    """What is wrong with one cell's outputs (``where`` names the cell); empty if nothing."""
+    failures = []
+    stderr = "".join(
+        o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    )
+    if stderr.strip():
+        what = "panic" if PANIC.search(stderr) else "output on stderr (an error returned by `?`?)"
+        failures.append(f"{where}: {what}:\n{indent(stderr)}")
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "error":
+            detail = "\n".join(output.get("traceback") or [output.get("evalue", "")])
+            failures.append(f"{where}: error:\n{indent(strip_ansi(detail))}")
+        elif kind == "stream" and output.get("name") == "stdout" and PANIC.search(output.get("text", "")):
+            failures.append(f"{where}: panic on stdout:\n{indent(output['text'])}")
+    return failures
+
+
+def indent(text: str, limit: int = 3000) -> str:
+    text = text.strip()
+    if len(text) > limit:
+        text = text[:limit] + " [...]"
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def run_notebook(
+    path: Path,
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT,
+    startup_timeout: float = 60,
+    build_dir: Path | None = None,
+) -> NotebookReport:
+    """Execute every code cell of the notebook at ``path`` in a fresh kernel and judge it.
+
+    ``build_dir`` is evcxr's build directory (EVCXR_TMPDIR). Keeping one per notebook across
+    runs makes the setup cell a freshness check instead of a rebuild; it must never be shared
+    by two kernels running at once. Without it evcxr uses a fresh temporary directory.
+
+    Execution stops at the first failing cell: later cells usually depend on it, and their
+    errors would only bury the first one.
+    """
+    path = Path(path)
+    report = NotebookReport(path=path)
+    notebook = nbformat.read(path, as_version=4)
+    report.notebook = notebook
+    client = StrayOutputClient(
+        notebook,
+        kernel_name=KERNEL_NAME,
+        timeout=cell_timeout,
+        startup_timeout=startup_timeout,
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    env = dict(os.environ)
+    if build_dir is not None:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        env["EVCXR_TMPDIR"] = str(build_dir.resolve())
+    started = time.monotonic()
+    try:
+        with client.setup_kernel(env=env):
+            for index, cell in enumerate(notebook.cells):
+                if cell.cell_type == "code" and not run_cell(client, cell, index, report):
+                    break
+            else:
+                drain(client, report)
+    except DeadKernelError as error:
+        report.failures.append(f"the kernel died: {error}")
+    except RuntimeError as error:
+        # jupyter_client's way of saying the kernel did not start (e.g. evcxr exited at once).
+        report.failures.append(f"the kernel did not start: {error}")
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def run_cell(client: StrayOutputClient, cell, index: int, report: NotebookReport) -> bool:
+    """Execute one cell, record its time and failures; False if it failed."""
+    cell_started = time.monotonic()
+    try:
+        client.execute_cell(cell, index)
+    except CellTimeoutError:
+        report.failures.append(f"cell {index}: no result after {client.timeout} s (a hang?)")
+        return False
+    finally:
+        first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+        report.cells.append(CellReport(index, time.monotonic() - cell_started, first_line))
+    report.failures.extend(cell_failures(f"cell {index}", cell.outputs))
+    report.failures.extend(stray_failures(client))
+    return report.ok
+
+
+def drain(client: StrayOutputClient, report: NotebookReport) -> None:
+    """Give background threads a last chance to write, and judge what they write."""
+    time.sleep(DRAIN_PAUSE_SECONDS)
+    probe = nbformat.v4.new_code_cell(DRAIN_SOURCE)
+    # nbclient stores the executed cell back into the notebook, so the probe must be in it
+    # while it runs; it is removed again so that a written notebook does not carry it.
+    client.nb.cells.append(probe)
+    try:
+        client.execute_cell(probe, len(client.nb.cells) - 1)
+    finally:
+        client.nb.cells.remove(probe)
+    report.failures.extend(cell_failures("after the last cell", probe.outputs))
+    report.failures.extend(stray_failures(client))
+
+
+def stray_failures(client: StrayOutputClient) -> list[str]:
+    """Judge (and forget) the output that arrived after its cell had finished."""
+    failures = []
+    for origin in sorted({origin for origin, _, _ in client.stray}):
+        outputs = [
+            {"output_type": "stream", "name": name, "text": text}
+            for cell, name, text in client.stray
+            if cell == origin
+        ]
+        where = f"cell {origin} (written after the cell finished)" if origin >= 0 else "between cells"
+        failures.extend(cell_failures(where, outputs))
+    client.stray.clear()
+    return failures
+
+
+def output_text(output: dict) -> str:
+    """The plain-text form of one output, as a terminal shows it."""
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    if output.get("output_type") == "error":
+        return strip_ansi("\n".join(output.get("traceback") or [output.get("evalue", "")]))
+    data = output.get("data", {})
+    if "text/plain" in data:
+        return data["text/plain"]
+    kinds = ", ".join(sorted(data))
+    return f"[{kinds}]"
+
+
+def print_outputs(report: NotebookReport) -> None:
+    """Print each code cell's first line and its outputs, like running a script."""
+    for index, cell in enumerate(report.notebook.cells):
+        if cell.cell_type != "code" or not cell.get("outputs"):
+            continue
+        first_line = cell.source.strip().splitlines()[0]
+        print(f"\n── cell {index}: {first_line}")
+        for output in cell.outputs:
+            print(output_text(output).rstrip("\n"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--print", action="store_true", help="print every cell's outputs")
+    parser.add_argument("--write", action="store_true", help="save outputs into passing notebooks")
+    parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT)
+    args = parser.parse_args(argv)
+
+    failed = 0
+    for path in args.notebooks:
+        report = run_notebook(path, cell_timeout=args.cell_timeout)
+        if args.print:
+            print_outputs(report)
+        print(("ok     " if report.ok else "FAILED ") + report.timing())
+        for failure in report.failures:
+            print(f"  {failure}")
+        if report.ok and args.write:
+            nbformat.write(report.notebook, path)
+        failed += not report.ok
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
