@@ -1,24 +1,9 @@
-"""Shared pytest set-up: where evcxr builds, and a per-notebook timing report."""
+"""Shared pytest set-up: the runner on the import path, and a per-notebook timing report."""
 
 import sys
 from pathlib import Path
 
-import pytest
-
-TESTS = Path(__file__).resolve().parent
-REPO = TESTS.parent
-sys.path.insert(0, str(TESTS))
-
-# One evcxr build directory per notebook, kept between runs so that a warm run only checks
-# freshness. Never shared: two kernels building in one directory at once corrupt each other.
-BUILD_ROOT = REPO / ".build" / "evcxr"
-
-
-@pytest.fixture
-def build_dir(request) -> Path:
-    """A build directory that belongs to this test alone."""
-    name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
-    return BUILD_ROOT / name
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -34,6 +34,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 
 KERNEL_NAME = "rust-async-survey"
+REPO = Path(__file__).resolve().parent.parent
+# One evcxr build directory per notebook, kept between runs so that a warm run only checks
+# freshness instead of rebuilding. Two kernels must never build in one directory at once.
+BUILD_ROOT = REPO / ".build" / "evcxr"
 # Generous: the first cell of a notebook may build the dependency set cold (~40 s here).
 DEFAULT_CELL_TIMEOUT = 300
 # Runs after the last cell. `:vars` is an evcxr command, so nothing compiles; the pause gives
@@ -101,7 +105,9 @@ def cell_failures(where: str, outputs: list[dict]) -> list[str]:
     """What is wrong with one cell's outputs (``where`` names the cell); empty if nothing."""
     failures = []
     stderr = "".join(
-        o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        o.get("text", "")
+        for o in outputs
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
     )
     if stderr.strip():
         what = "panic" if PANIC.search(stderr) else "output on stderr (an error returned by `?`?)"
@@ -111,7 +117,11 @@ def cell_failures(where: str, outputs: list[dict]) -> list[str]:
         if kind == "error":
             detail = "\n".join(output.get("traceback") or [output.get("evalue", "")])
             failures.append(f"{where}: error:\n{indent(strip_ansi(detail))}")
-        elif kind == "stream" and output.get("name") == "stdout" and PANIC.search(output.get("text", "")):
+        elif (
+            kind == "stream"
+            and output.get("name") == "stdout"
+            and PANIC.search(output.get("text", ""))
+        ):
             failures.append(f"{where}: panic on stdout:\n{indent(output['text'])}")
     return failures
 
@@ -135,9 +145,8 @@ def run_notebook(
 ) -> NotebookReport:
     """Execute every code cell of the notebook at ``path`` in a fresh kernel and judge it.
 
-    ``build_dir`` is evcxr's build directory (EVCXR_TMPDIR). Keeping one per notebook across
-    runs makes the setup cell a freshness check instead of a rebuild; it must never be shared
-    by two kernels running at once. Without it evcxr uses a fresh temporary directory.
+    ``build_dir`` is evcxr's build directory (EVCXR_TMPDIR), by default one per notebook
+    under BUILD_ROOT; the kernel's own log (cargo's progress, evcxr's errors) goes there too.
 
     Execution stops at the first failing cell: later cells usually depend on it, and their
     errors would only bury the first one.
@@ -154,13 +163,15 @@ def run_notebook(
         allow_errors=True,
         resources={"metadata": {"path": str(path.parent.resolve())}},
     )
-    env = dict(os.environ)
-    if build_dir is not None:
-        build_dir.mkdir(parents=True, exist_ok=True)
-        env["EVCXR_TMPDIR"] = str(build_dir.resolve())
+    build_dir = Path(build_dir or BUILD_ROOT / path.stem).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "EVCXR_TMPDIR": str(build_dir)}
     started = time.monotonic()
     try:
-        with client.setup_kernel(env=env):
+        with (
+            open(build_dir / "kernel.log", "w") as kernel_log,
+            client.setup_kernel(env=env, stdout=kernel_log, stderr=kernel_log),
+        ):
             for index, cell in enumerate(notebook.cells):
                 if cell.cell_type == "code" and not run_cell(client, cell, index, report):
                     break
@@ -215,7 +226,9 @@ def stray_failures(client: StrayOutputClient) -> list[str]:
             for cell, name, text in client.stray
             if cell == origin
         ]
-        where = f"cell {origin} (written after the cell finished)" if origin >= 0 else "between cells"
+        where = (
+            f"cell {origin} (written after the cell finished)" if origin >= 0 else "between cells"
+        )
         failures.extend(cell_failures(where, outputs))
     client.stray.clear()
     return failures

@@ -6,7 +6,9 @@ import pytest
 
 from nbrunner import run_notebook
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted(
+    (Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb")
+)
 
 
 def test_all_seventeen_parts_will_be_found():
@@ -15,7 +17,7 @@ def test_all_seventeen_parts_will_be_found():
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_notebook_runs_clean(notebook, build_dir, record_property):
-    report = run_notebook(notebook, build_dir=build_dir)
+def test_notebook_runs_clean(notebook, record_property):
+    report = run_notebook(notebook)
     record_property("notebook_timing", report.timing())
     assert report.ok, "\n".join([report.timing(), *report.failures])

@@ -29,27 +29,29 @@ REJECTED = {
 
 
 @pytest.mark.parametrize("name", sorted(REJECTED))
-def test_runner_rejects(name, build_dir, record_property):
+def test_runner_rejects(name, record_property):
     timeout = HANG_TIMEOUT if name == "bad_hang" else CELL_TIMEOUT
-    report = run_notebook(FIXTURES / f"{name}.ipynb", cell_timeout=timeout, build_dir=build_dir)
+    report = run_notebook(FIXTURES / f"{name}.ipynb", cell_timeout=timeout)
     record_property("notebook_timing", report.timing())
     assert not report.ok, f"{name} was accepted"
     assert REJECTED[name] in "\n".join(report.failures), report.failures
 
 
-def test_runner_accepts_deliberate_panics_through_support(build_dir, record_property):
-    report = run_notebook(FIXTURES / "good.ipynb", cell_timeout=CELL_TIMEOUT, build_dir=build_dir)
+def test_runner_accepts_deliberate_panics_through_support(record_property):
+    report = run_notebook(FIXTURES / "good.ipynb", cell_timeout=CELL_TIMEOUT)
     record_property("notebook_timing", report.timing())
     assert report.ok, "\n".join(report.failures)
     printed = "".join(
-        output.get("text", "") for cell in report.notebook.cells for output in cell.get("outputs", [])
+        output.get("text", "")
+        for cell in report.notebook.cells
+        for output in cell.get("outputs", [])
     )
     assert "expected panic in thread" in printed
     assert "caught: shown on purpose" in printed
 
 
-def test_runner_stops_at_the_first_failing_cell(build_dir):
-    report = run_notebook(FIXTURES / "bad_panic.ipynb", cell_timeout=CELL_TIMEOUT, build_dir=build_dir)
+def test_runner_stops_at_the_first_failing_cell():
+    report = run_notebook(FIXTURES / "bad_panic.ipynb", cell_timeout=CELL_TIMEOUT)
     assert [cell.index for cell in report.cells] == [0]
 
 
@@ -58,13 +60,28 @@ def stream(name, text):
 
 
 def test_stderr_lines_are_reported_together():
-    failures = cell_failures("cell 3", [stream("stderr", "thread 'x' panicked at a.rs:1:1:\n"), stream("stderr", "boom\n")])
+    failures = cell_failures(
+        "cell 3",
+        [
+            stream("stderr", "thread 'x' panicked at a.rs:1:1:\n"),
+            stream("stderr", "boom\n"),
+        ],
+    )
     assert len(failures) == 1
     assert "panic" in failures[0] and "boom" in failures[0]
 
 
 def test_clean_output_has_no_failures():
-    assert cell_failures("cell 0", [stream("stdout", "all good\n"), {"output_type": "display_data", "data": {}}]) == []
+    assert (
+        cell_failures(
+            "cell 0",
+            [
+                stream("stdout", "all good\n"),
+                {"output_type": "display_data", "data": {}},
+            ],
+        )
+        == []
+    )
 
 
 def test_a_panic_message_on_stdout_is_still_a_failure():

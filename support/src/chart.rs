@@ -8,7 +8,6 @@
 //! Each chart also has a plain-text form, so a terminal run still shows the result.
 
 use crate::timeline::{format_ms, Timeline};
-use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -44,14 +43,18 @@ struct RowBar {
 
 /// Rows of horizontal bars over a linear x axis: the shape of both the Gantt chart and the
 /// bar chart. Row 0 is drawn at the top. Bars with `from == to` are drawn as dots.
+///
+/// The y axis is continuous, 0 at the bottom and one unit per row, and the row names are
+/// placed by hand. plotters' segmented axis would label the rows itself, but it adds a
+/// half-empty row at the top.
 fn row_chart_svg(title: &str, x_desc: &str, x_max: f64, rows: &[&str], bars: &[RowBar]) -> String {
-    let row_count = rows.len().max(1) as i32;
+    let row_count = rows.len().max(1);
     let longest_name = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0) as u32;
     let height = 96 + ROW_HEIGHT * row_count as u32;
     // The naive font metrics plotters uses without a font stack: about 7 px per character.
     let name_area = (longest_name * 7 + 16).clamp(48, 280);
-    // Segment i is drawn from the bottom, so row r lives in segment (row_count - 1 - r).
-    let segment_of = |row: usize| row_count - 1 - row as i32;
+    // Row r spans y in [row_count - 1 - r, row_count - r]; this is its middle.
+    let middle_of = |row: usize| (row_count - row) as f64 - 0.5;
 
     let mut svg = String::new();
     {
@@ -63,24 +66,13 @@ fn row_chart_svg(title: &str, x_desc: &str, x_max: f64, rows: &[&str], bars: &[R
             .margin_right(28)
             .x_label_area_size(40)
             .y_label_area_size(name_area)
-            .build_cartesian_2d(
-                0.0..x_max.max(f64::EPSILON),
-                (0..row_count).into_segmented(),
-            )
+            .build_cartesian_2d(0.0..x_max.max(f64::EPSILON), 0.0..row_count as f64)
             .expect(IN_MEMORY);
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .y_labels(row_count as usize + 1)
-            .y_label_formatter(&|value| match value {
-                SegmentValue::CenterOf(segment) => {
-                    let row = (row_count - 1 - segment) as usize;
-                    rows.get(row)
-                        .map(|name| name.to_string())
-                        .unwrap_or_default()
-                }
-                _ => String::new(),
-            })
+            .y_labels(0)
+            .x_label_formatter(&|x| format_value(*x))
             .x_desc(x_desc)
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 13))
@@ -88,27 +80,27 @@ fn row_chart_svg(title: &str, x_desc: &str, x_max: f64, rows: &[&str], bars: &[R
             .draw()
             .expect(IN_MEMORY);
 
-        let intervals = bars.iter().filter(|bar| bar.to > bar.from).map(|bar| {
-            let segment = segment_of(bar.row);
-            let mut rect = Rectangle::new(
-                [
-                    (bar.from, SegmentValue::Exact(segment)),
-                    (bar.to, SegmentValue::Exact(segment + 1)),
-                ],
-                colour(bar.row).filled(),
-            );
-            rect.set_margin(5, 5, 0, 0);
-            rect
-        });
-        chart.draw_series(intervals).expect(IN_MEMORY);
+        let name_style =
+            TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+        for (row, name) in rows.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(0.0, middle_of(row)));
+            root.draw(&Text::new(name.to_string(), (x - 8, y), name_style.clone()))
+                .expect(IN_MEMORY);
+        }
 
-        let dots = bars.iter().filter(|bar| bar.to <= bar.from).map(|bar| {
-            Circle::new(
-                (bar.from, SegmentValue::CenterOf(segment_of(bar.row))),
-                5,
+        let intervals = bars.iter().filter(|bar| bar.to > bar.from).map(|bar| {
+            let middle = middle_of(bar.row);
+            Rectangle::new(
+                [(bar.from, middle - 0.32), (bar.to, middle + 0.32)],
                 colour(bar.row).filled(),
             )
         });
+        chart.draw_series(intervals).expect(IN_MEMORY);
+
+        let dots = bars
+            .iter()
+            .filter(|bar| bar.to <= bar.from)
+            .map(|bar| Circle::new((bar.from, middle_of(bar.row)), 5, colour(bar.row).filled()));
         chart.draw_series(dots).expect(IN_MEMORY);
 
         let label_style = TextStyle::from((FONT, 12).into_font())
@@ -116,7 +108,7 @@ fn row_chart_svg(title: &str, x_desc: &str, x_max: f64, rows: &[&str], bars: &[R
             .color(&RGBColor(60, 60, 60));
         let labels = bars.iter().filter_map(|bar| {
             let text = bar.label.as_ref()?;
-            let at = (bar.to, SegmentValue::CenterOf(segment_of(bar.row)));
+            let at = (bar.to, middle_of(bar.row));
             Some(Text::new(format!(" {text}"), at, label_style.clone()))
         });
         chart.draw_series(labels).expect(IN_MEMORY);

@@ -1,0 +1,105 @@
+# Rust async survey: set-up, the notebooks, and the checks.
+#
+#   make lab      JupyterLab on the notebooks (installs whatever is missing first)
+#   make check    every test: fmt, clippy, cargo test, ruff, every notebook headless
+#
+# Every target that needs the tools depends on `setup`, which is idempotent: it installs only
+# what is missing or at the wrong version.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# cargo install puts evcxr_jupyter here, and the kernel needs cargo and rustc on PATH.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+EVCXR_VERSION := 0.22.0
+VENV := .venv
+PY := $(VENV)/bin/python
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# Notebooks run in parallel kernels, each with its own build directory.
+JOBS ?= 2
+
+.PHONY: help setup venv evcxr rust-src kernel lab check test-rust test-python notebooks server \
+        bench clean distclean constraints
+
+help:
+	@echo "make lab        JupyterLab on notebooks/ (after setup)"
+	@echo "make check      fmt, clippy, cargo test, ruff, and every notebook executed headless"
+	@echo "make part_NN    execute notebook NN headless and print its outputs"
+	@echo "make notebooks  re-execute every notebook in place (refreshes committed outputs)"
+	@echo "make server     the mock HTTP server on 127.0.0.1:8000"
+	@echo "make setup      install what is missing: venv, Jupyter stack, evcxr_jupyter, rust-src, kernel"
+	@echo "make clean      remove build outputs (make distclean also removes the venv)"
+
+setup: venv evcxr rust-src kernel
+
+# The venv is rebuilt when the pins change; the stamp records a finished install.
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt constraints.txt
+	@command -v python3 >/dev/null || { echo "python3 is required (3.10 or newer)"; exit 1; }
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $@
+
+evcxr:
+	@command -v cargo >/dev/null || { echo "cargo is required: install Rust with rustup"; exit 1; }
+	@if cargo install --list | grep -qx 'evcxr_jupyter v$(EVCXR_VERSION):'; then \
+	    echo "evcxr_jupyter $(EVCXR_VERSION) is installed"; \
+	else \
+	    echo "installing evcxr_jupyter $(EVCXR_VERSION) (about 8 minutes on 2 cores)"; \
+	    cargo install --locked evcxr_jupyter --version =$(EVCXR_VERSION); \
+	fi
+
+# evcxr needs the standard library's source to infer the types of variables.
+rust-src:
+	@if [ -d "$$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then \
+	    echo "rust-src is installed"; \
+	else \
+	    rustup component add rust-src; \
+	fi
+
+kernel: venv evcxr
+	@$(PY) evcxr/install_kernel.py "$$(command -v evcxr_jupyter)"
+
+lab: setup
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks
+
+check: setup test-rust test-python
+
+test-rust:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo test --workspace --locked
+
+test-python:
+	$(VENV)/bin/ruff check tests evcxr
+	$(VENV)/bin/ruff format --check tests evcxr
+	$(PY) -m pytest tests -n $(JOBS) --dist worksteal
+
+part_%: setup
+	@notebook=$$(ls notebooks/$*_*.ipynb 2>/dev/null | head -n 1); \
+	if [ -z "$$notebook" ]; then echo "no notebook notebooks/$*_*.ipynb"; exit 1; fi; \
+	$(PY) tests/nbrunner.py --print "$$notebook"
+
+notebooks: setup
+	$(PY) tests/nbrunner.py --write $(NOTEBOOKS)
+
+server:
+	cargo run --release --locked -p support --bin mock-server -- 127.0.0.1:8000
+
+# Rewrites constraints.txt from a fresh install of requirements.txt.
+constraints:
+	rm -rf .build/constraints-venv
+	python3 -m venv .build/constraints-venv
+	.build/constraints-venv/bin/pip install --quiet -r requirements.txt
+	{ echo "# Every package the pinned Jupyter stack pulls in, frozen: installs are reproducible."; \
+	  echo "# Regenerate with 'make constraints' after changing requirements.txt."; \
+	  .build/constraints-venv/bin/pip freeze; } > constraints.txt
+	rm -rf .build/constraints-venv
+
+clean:
+	cargo clean
+	rm -rf .build .pytest_cache .ruff_cache tests/__pycache__
+
+distclean: clean
+	rm -rf $(VENV)
