@@ -82,10 +82,24 @@ impl Recorder {
         }
     }
 
-    /// Awaits `future` and records the time it took as a span on `row`.
-    pub async fn time<F: Future>(&self, row: impl Into<String>, future: F) -> F::Output {
-        let _span = self.start(row);
-        future.await
+    /// Wraps `future` so that the time from its first poll to its completion is recorded as a
+    /// span on `row`.
+    ///
+    /// The returned future owns a clone of the recorder and borrows nothing, so it can be
+    /// handed straight to `tokio::spawn`: `tokio::spawn(recorder.time("fetch", fetch()))`.
+    /// The span starts when the future first runs, not when it is created, so a spawned task
+    /// waiting for a worker does not look busy.
+    pub fn time<F: Future>(
+        &self,
+        row: impl Into<String>,
+        future: F,
+    ) -> impl Future<Output = F::Output> {
+        let recorder = self.clone();
+        let row = row.into();
+        async move {
+            let _span = recorder.start(row);
+            future.await
+        }
     }
 
     /// Runs the blocking closure `work` and records the time it took as a span on `row`.
@@ -394,6 +408,22 @@ mod tests {
         let timeline = recorder.timeline();
         let cancelled = timeline.span("cancelled").expect("span recorded on drop");
         assert!(cancelled.len() >= ms(20));
+    }
+
+    #[test]
+    fn timed_futures_can_be_spawned_and_start_when_first_polled() {
+        let recorder = Recorder::new();
+        // An async block: `tokio::time::sleep` itself needs a runtime when it is created.
+        let timed = recorder.time("spawned", async { tokio::time::sleep(ms(10)).await });
+        std::thread::sleep(ms(30)); // created long before it runs
+        crate::run(async { tokio::spawn(timed).await.expect("task") });
+        let span = recorder
+            .timeline()
+            .span("spawned")
+            .cloned()
+            .expect("recorded");
+        assert!(span.start >= ms(30), "started at {:?}", span.start);
+        assert!(span.len() >= ms(10));
     }
 
     #[test]
