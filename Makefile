@@ -61,8 +61,11 @@ rust-src:
 kernel: venv evcxr
 	@$(PY) evcxr/install_kernel.py "$$(command -v evcxr_jupyter)"
 
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks $(ALLOW_ROOT)
 
 check: setup test-rust test-python
 

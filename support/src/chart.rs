@@ -235,7 +235,7 @@ impl BarChart {
 
     /// Shows the chart in Jupyter, with the text form as fallback.
     pub fn evcxr_display(&self) {
-        crate::display::emit(&self.to_svg(), &self.to_text());
+        crate::display::emit_figure(&self.to_svg(), &self.title, &self.to_text());
     }
 }
 
@@ -343,7 +343,7 @@ impl LineChart {
 
     /// Shows the chart in Jupyter, with the text form as fallback.
     pub fn evcxr_display(&self) {
-        crate::display::emit(&self.to_svg(), &self.to_text());
+        crate::display::emit_figure(&self.to_svg(), &self.title, &self.to_text());
     }
 }
 

@@ -1,31 +1,67 @@
 //! Rich output for evcxr: how a value shows itself as a picture in Jupyter.
 //!
 //! evcxr reads the cell's stdout; a block between `EVCXR_BEGIN_CONTENT <mime>` and
-//! `EVCXR_END_CONTENT` becomes one entry of the cell's display data. We send an SVG picture
-//! and a plain-text fallback: JupyterLab and GitHub draw the SVG, while a terminal run
-//! (`make part_NN`) or a text export prints the text. evcxr keeps one entry per MIME type per
-//! cell, so a cell shows one figure: split cells that would show two.
+//! `EVCXR_END_CONTENT` becomes one entry of the cell's display data. evcxr keeps one entry per
+//! MIME type per cell, so a cell shows one figure: split cells that would show two.
+//!
+//! A figure is sent as `text/html` holding an `<img>` whose source is the SVG as a base64 data
+//! URI, plus a `text/plain` fallback (the text timeline) for terminals and text exports.
+//! Why not plain `image/svg+xml`, or the SVG inline in the HTML? Both render while the cell
+//! runs, but a notebook opened from disk is *untrusted*: JupyterLab then refuses SVG outputs
+//! and strips inline `<svg>` from HTML, so the committed notebooks would show only text. An
+//! `<img>` with a data URI survives sanitising, in JupyterLab, nbconvert's HTML and on GitHub.
 
+use base64::Engine;
 use std::io::Write;
 
-/// Prints `svg` and `text` as one display item for evcxr.
-pub(crate) fn emit(svg: &str, text: &str) {
-    let mut out = std::io::stdout().lock();
-    // A failed write means evcxr's pipe is gone: the kernel is shutting down, nothing to show.
-    let _ = write!(
-        out,
-        "EVCXR_BEGIN_CONTENT image/svg+xml\n{svg}\nEVCXR_END_CONTENT\n\
-         EVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT\n"
-    );
-    let _ = out.flush();
+/// Prints an SVG figure (with `alt` as its description) and a text fallback as one display item.
+pub(crate) fn emit_figure(svg: &str, alt: &str, text: &str) {
+    emit(&[("text/html", &figure_html(svg, alt)), ("text/plain", text)]);
 }
 
 /// Prints `text` as the cell's plain-text display item.
 pub(crate) fn emit_text(text: &str) {
+    emit(&[("text/plain", text)]);
+}
+
+fn figure_html(svg: &str, alt: &str) -> String {
+    let data = base64::engine::general_purpose::STANDARD.encode(svg);
+    format!(
+        "<img alt=\"{}\" src=\"data:image/svg+xml;base64,{data}\"/>",
+        escape_attribute(alt)
+    )
+}
+
+fn escape_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn emit(items: &[(&str, &str)]) {
     let mut out = std::io::stdout().lock();
-    let _ = write!(
-        out,
-        "EVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT\n"
-    );
+    for (mime, content) in items {
+        // A failed write means evcxr's pipe is gone (the kernel is shutting down): nothing to show.
+        let _ = write!(
+            out,
+            "EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT\n"
+        );
+    }
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figure_is_an_img_with_the_svg_as_a_data_uri() {
+        let html = figure_html("<svg/>", "a \"quoted\" <title>");
+        assert_eq!(
+            html,
+            "<img alt=\"a &quot;quoted&quot; &lt;title&gt;\" \
+             src=\"data:image/svg+xml;base64,PHN2Zy8+\"/>"
+        );
+    }
 }

@@ -320,10 +320,10 @@ impl Timeline {
         crate::chart::gantt_svg(self)
     }
 
-    /// Shows the chart in Jupyter (SVG) with the text timeline as the plain-text fallback.
+    /// Shows the Gantt chart in Jupyter, with the text timeline as the plain-text fallback.
     /// evcxr calls this when a `Timeline` is the last expression of a cell.
     pub fn evcxr_display(&self) {
-        crate::display::emit(&self.to_svg(), &self.to_text());
+        crate::display::emit_figure(&self.to_svg(), &self.summary(), &self.to_text());
     }
 }
 
