@@ -38,8 +38,11 @@ REPO = Path(__file__).resolve().parent.parent
 # One evcxr build directory per notebook, kept between runs so that a warm run only checks
 # freshness instead of rebuilding. Two kernels must never build in one directory at once.
 BUILD_ROOT = REPO / ".build" / "evcxr"
-# Generous: the first cell of a notebook may build the dependency set cold (~40 s here).
-DEFAULT_CELL_TIMEOUT = 300
+# A lesson cell takes a second or two; two minutes means it hangs.
+DEFAULT_CELL_TIMEOUT = 120
+# The setup cell (the first code cell) may build the whole dependency set cold: about a
+# minute on two cores, more on a loaded machine.
+SETUP_CELL_TIMEOUT = 600
 # Runs after the last cell. `:vars` is an evcxr command, so nothing compiles; the pause gives
 # background threads time to write what they still have.
 DRAIN_SOURCE = ":vars"
@@ -142,14 +145,16 @@ def run_notebook(
     cell_timeout: float = DEFAULT_CELL_TIMEOUT,
     startup_timeout: float = 60,
     build_dir: Path | None = None,
+    setup_timeout: float = SETUP_CELL_TIMEOUT,
 ) -> NotebookReport:
     """Execute every code cell of the notebook at ``path`` in a fresh kernel and judge it.
 
     ``build_dir`` is evcxr's build directory (EVCXR_TMPDIR), by default one per notebook
     under BUILD_ROOT; the kernel's own log (cargo's progress, evcxr's errors) goes there too.
 
-    Execution stops at the first failing cell: later cells usually depend on it, and their
-    errors would only bury the first one.
+    The first code cell gets ``setup_timeout`` (it may build the dependencies), every other
+    cell ``cell_timeout``. Execution stops at the first failing cell: later cells usually
+    depend on it, and their errors would only bury the first one.
     """
     path = Path(path)
     report = NotebookReport(path=path)
@@ -172,8 +177,10 @@ def run_notebook(
             open(build_dir / "kernel.log", "w") as kernel_log,
             client.setup_kernel(env=env, stdout=kernel_log, stderr=kernel_log),
         ):
-            for index, cell in enumerate(notebook.cells):
-                if cell.cell_type == "code" and not run_cell(client, cell, index, report):
+            code_cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
+            for position, (index, cell) in enumerate(code_cells):
+                client.timeout = setup_timeout if position == 0 else cell_timeout
+                if not run_cell(client, cell, index, report):
                     break
             else:
                 drain(client, report)
