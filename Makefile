@@ -75,8 +75,8 @@ test-rust:
 	cargo test --workspace --locked
 
 test-python:
-	$(VENV)/bin/ruff check tests evcxr
-	$(VENV)/bin/ruff format --check tests evcxr
+	$(VENV)/bin/ruff check tests evcxr bench
+	$(VENV)/bin/ruff format --check tests evcxr bench
 	$(PY) -m pytest tests -n $(JOBS) --dist worksteal
 
 part_%: setup

@@ -22,10 +22,13 @@
 //! * [`diagnose`]: compile a snippet with rustc and show the real diagnostic, for the lessons
 //!   that are "this does not compile".
 //! * [`panics`]: show a deliberate panic as a lesson instead of as a failure.
+//! * [`loadgen`]: a checked load generator for the mini Redis line protocol, and the Python
+//!   asyncio baseline server it is compared with.
 
 pub mod chart;
 pub mod diagnose;
 mod display;
+pub mod loadgen;
 pub mod panics;
 pub mod rt;
 pub mod server;
