@@ -20,7 +20,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 JOBS ?= 2
 
 .PHONY: help setup venv evcxr rust-src kernel lab check test-rust test-python notebooks server \
-        bench clean distclean constraints
+        bench bench-tools clean distclean constraints
 
 help:
 	@echo "make lab        JupyterLab on notebooks/ (after setup)"
@@ -28,6 +28,7 @@ help:
 	@echo "make part_NN    execute notebook NN headless and print its outputs"
 	@echo "make notebooks  re-execute every notebook in place (refreshes committed outputs)"
 	@echo "make server     the mock HTTP server on 127.0.0.1:8000"
+	@echo "make bench      throughput and latency of the servers, checked against the speed goals"
 	@echo "make setup      install what is missing: venv, Jupyter stack, evcxr_jupyter, rust-src, kernel"
 	@echo "make clean      remove build outputs (make distclean also removes the venv)"
 
@@ -89,6 +90,22 @@ notebooks: setup
 
 server:
 	cargo run --release --locked -p support --bin mock-server -- 127.0.0.1:8000
+
+# Speed goals are checked here, never in `make check`: timings on a shared CI machine are noise.
+bench: bench-tools
+	cargo build --release --locked -p support --bins
+	python3 bench/run.py
+
+# The peers the benchmark compares against, from Debian's packages, when they are missing.
+bench-tools:
+	@missing=""; \
+	for tool in redis-server:redis-server redis-benchmark:redis-tools wrk:wrk; do \
+	    command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool##*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "redis-server, redis-benchmark and wrk are installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq $$missing; \
+	else echo "missing:$$missing (install them to include those comparisons)"; fi
 
 # Rewrites constraints.txt from a fresh install of requirements.txt.
 constraints:
