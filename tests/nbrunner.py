@@ -21,6 +21,8 @@ Usage as a command (the Makefile's ``part_NN`` and ``notebooks`` targets)::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import os
 import re
 import sys
@@ -38,6 +40,11 @@ REPO = Path(__file__).resolve().parent.parent
 # One evcxr build directory per notebook, kept between runs so that a warm run only checks
 # freshness instead of rebuilding. Two kernels must never build in one directory at once.
 BUILD_ROOT = REPO / ".build" / "evcxr"
+# Held while a setup cell builds the dependencies. Kernels running at once share evcxr's
+# compilation cache, and two cold builds filling it at the same time were seen to corrupt
+# it ("Compilation failed, but no parsable errors were found"). Only the setup cells take
+# turns; lesson cells still run in parallel.
+SETUP_LOCK = BUILD_ROOT / "setup.lock"
 # A lesson cell takes a second or two; two minutes means it hangs.
 DEFAULT_CELL_TIMEOUT = 120
 # The setup cell (the first code cell) may build the whole dependency set cold: about a
@@ -129,10 +136,12 @@ def cell_failures(where: str, outputs: list[dict]) -> list[str]:
     return failures
 
 
-def indent(text: str, limit: int = 3000) -> str:
+def indent(text: str, head: int = 600, tail: int = 2400) -> str:
+    """Indents a failure's detail, shortened in the middle: a compiler's log puts the
+    context first and the error last, and both matter."""
     text = text.strip()
-    if len(text) > limit:
-        text = text[:limit] + " [...]"
+    if len(text) > head + tail:
+        text = text[:head] + "\n[...]\n" + text[-tail:]
     return "\n".join("    " + line for line in text.splitlines())
 
 
@@ -181,8 +190,11 @@ def run_notebook(
         ):
             code_cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
             for position, (index, cell) in enumerate(code_cells):
-                client.timeout = setup_timeout if position == 0 else cell_timeout
-                if not run_cell(client, cell, index, report):
+                is_setup = position == 0
+                client.timeout = setup_timeout if is_setup else cell_timeout
+                with exclusive(SETUP_LOCK) if is_setup else contextlib.nullcontext():
+                    passed = run_cell(client, cell, index, report)
+                if not passed:
                     break
             else:
                 drain(client, report)
@@ -193,6 +205,18 @@ def run_notebook(
         report.failures.append(f"the kernel did not start: {error}")
     report.seconds = time.monotonic() - started
     return report
+
+
+@contextlib.contextmanager
+def exclusive(lock_path: Path):
+    """Holds an exclusive lock on ``lock_path`` across processes (pytest-xdist workers)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def run_cell(client: StrayOutputClient, cell, index: int, report: NotebookReport) -> bool:
