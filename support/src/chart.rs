@@ -96,6 +96,15 @@ fn row_chart_svg(title: &str, x_desc: &str, x_max: f64, rows: &[&str], bars: &[R
             )
         });
         chart.draw_series(intervals).expect(IN_MEMORY);
+        // A white outline keeps back-to-back spans on one row (a consumer's items) apart.
+        let outlines = bars.iter().filter(|bar| bar.to > bar.from).map(|bar| {
+            let middle = middle_of(bar.row);
+            Rectangle::new(
+                [(bar.from, middle - 0.32), (bar.to, middle + 0.32)],
+                WHITE.stroke_width(1),
+            )
+        });
+        chart.draw_series(outlines).expect(IN_MEMORY);
 
         let dots = bars
             .iter()
@@ -294,6 +303,8 @@ impl LineChart {
                 .expect(IN_MEMORY);
             chart
                 .configure_mesh()
+                .x_label_formatter(&|x| format_value(*x))
+                .y_label_formatter(&|y| format_value(*y))
                 .x_desc(&self.x_desc)
                 .y_desc(&self.y_desc)
                 .label_style((FONT, 13))
