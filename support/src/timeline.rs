@@ -258,11 +258,22 @@ impl Timeline {
         peak as usize
     }
 
-    /// One line: span count, wall time, busy time and concurrency factor.
+    /// One line: span count, wall time, busy time and concurrency factor (point events are
+    /// counted apart: they take no time).
     pub fn summary(&self) -> String {
+        let points = self.spans.iter().filter(|span| span.is_empty()).count();
+        let intervals = self.spans.len() - points;
+        let events = match points {
+            0 => String::new(),
+            1 => ", 1 point event".to_string(),
+            n => format!(", {n} point events"),
+        };
+        if intervals == 0 {
+            return format!("{points} point events over {}", format_ms(self.wall()));
+        }
+        let noun = if intervals == 1 { "span" } else { "spans" };
         format!(
-            "{} spans: wall {}, sum of spans {}, concurrency {:.2}x, at most {} at once",
-            self.spans.len(),
+            "{intervals} {noun}: wall {}, sum of spans {}, concurrency {:.2}x, at most {} at once{events}",
             format_ms(self.wall()),
             format_ms(self.busy()),
             self.concurrency(),
@@ -389,12 +400,21 @@ mod tests {
     }
 
     #[test]
+    fn summary_counts_point_events_apart() {
+        let points = Timeline::from_spans(vec![span("tick", 10, 10), span("tick", 30, 30)]);
+        assert_eq!(points.summary(), "2 point events over 20.0 ms");
+        let mixed = Timeline::from_spans(vec![span("work", 0, 40), span("tick", 10, 10)]);
+        assert!(mixed.summary().starts_with("1 span: wall 40.0 ms"));
+        assert!(mixed.summary().ends_with(", 1 point event"));
+    }
+
+    #[test]
     fn empty_timeline_is_all_zero() {
         let timeline = Timeline::default();
         assert_eq!(timeline.wall(), Duration::ZERO);
         assert_eq!(timeline.concurrency(), 0.0);
         assert_eq!(timeline.max_overlap(), 0);
-        assert!(timeline.to_text().contains("0 spans"));
+        assert!(timeline.to_text().contains("0 point events over 0.0 ms"));
     }
 
     #[test]
