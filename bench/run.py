@@ -88,16 +88,21 @@ def line_load(port: int, connections: int, pipeline: int) -> dict:
     return json.loads(output)
 
 
+def mini_redis_built() -> bool:
+    """The mini Redis server (part 17) is measured only once its binary exists."""
+    return (RELEASE / "mr-server").is_file()
+
+
 def line_protocol_rows() -> list[dict]:
     rows = []
     rust_port, python_port = free_port(), free_port()
     rust_server = [str(RELEASE / "mr-server"), f"127.0.0.1:{rust_port}"]
     python_server = [sys.executable, str(REPO / "bench" / "py_kv_server.py")]
     python_server.append(f"127.0.0.1:{python_port}")
-    for name, command, port in (
-        ("mini Redis (Rust)", rust_server, rust_port),
-        ("Python asyncio", python_server, python_port),
-    ):
+    servers = [("Python asyncio", python_server, python_port)]
+    if mini_redis_built():
+        servers.insert(0, ("mini Redis (Rust)", rust_server, rust_port))
+    for name, command, port in servers:
         with server(command, port):
             for connections in CONNECTIONS:
                 for pipeline in PIPELINES:
@@ -141,10 +146,11 @@ def resp_rows() -> list[dict]:
     rust_port, redis_port = free_port(), free_port()
     redis = ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1"]
     redis += ["--save", "", "--appendonly", "no"]
-    for name, command, port in (
-        ("mini Redis (Rust)", [str(RELEASE / "mr-server"), f"127.0.0.1:{rust_port}"], rust_port),
-        ("redis-server", redis, redis_port),
-    ):
+    servers = [("redis-server", redis, redis_port)]
+    if mini_redis_built():
+        rust = [str(RELEASE / "mr-server"), f"127.0.0.1:{rust_port}"]
+        servers.insert(0, ("mini Redis (Rust)", rust, rust_port))
+    for name, command, port in servers:
         with server(command, port):
             for connections in CONNECTIONS:
                 for pipeline in PIPELINES:
@@ -203,6 +209,9 @@ def throughput(rows: list[dict], server_name: str, connections: int, pipeline: i
 def check_targets(line: list[dict], resp: list[dict]) -> list[str]:
     """The speed goals, each as a printed verdict; returns the ones missed."""
     missed = []
+    if not mini_redis_built():
+        print("the mini Redis server (mr-server) is not built yet: its targets are not checked")
+        return missed
     for pipeline in PIPELINES:
         ratio = throughput(line, "mini Redis (Rust)", 50, pipeline) / throughput(
             line, "Python asyncio", 50, pipeline
