@@ -40,11 +40,18 @@ REPO = Path(__file__).resolve().parent.parent
 # One evcxr build directory per notebook, kept between runs so that a warm run only checks
 # freshness instead of rebuilding. Two kernels must never build in one directory at once.
 BUILD_ROOT = REPO / ".build" / "evcxr"
-# Held while a setup cell builds the dependencies. Kernels running at once share evcxr's
-# compilation cache, and two cold builds filling it at the same time were seen to corrupt
-# it ("Compilation failed, but no parsable errors were found"). Only the setup cells take
-# turns; lesson cells still run in parallel.
+# Held while a setup cell builds the dependencies into a new build directory. Kernels running
+# at once share evcxr's compilation cache, and two cold builds filling it at the same time
+# were seen to corrupt it ("Compilation failed, but no parsable errors were found"). A warm
+# build directory only checks freshness and does not touch the cache, so it needs no turn.
 SETUP_LOCK = BUILD_ROOT / "setup.lock"
+# Every notebook holds this lock shared while it runs; a notebook that measures CPU scaling
+# holds it exclusively, so that no other kernel competes for the cores it is measuring.
+# Such a notebook says so in its metadata: {"survey": {"exclusive_cpu": true}}.
+CPU_LOCK = BUILD_ROOT / "cpu.lock"
+# evcxr's own hiccups under load (its rustc wrapper reading a cache entry being written):
+# not the notebook's fault, so the setup cell gets one more try.
+TRANSIENT_BUILD_ERRORS = ("Failed to wrap rustc", "no parsable errors were found")
 # A lesson cell takes a second or two; two minutes means it hangs.
 DEFAULT_CELL_TIMEOUT = 120
 # The setup cell (the first code cell) may build the whole dependency set cold: about a
@@ -71,6 +78,7 @@ class NotebookReport:
     failures: list[str] = field(default_factory=list)
     cells: list[CellReport] = field(default_factory=list)
     notebook: nbformat.NotebookNode | None = None
+    retried_setup: bool = False
 
     @property
     def ok(self) -> bool:
@@ -79,7 +87,11 @@ class NotebookReport:
     def timing(self) -> str:
         slowest = sorted(self.cells, key=lambda c: c.seconds, reverse=True)[:3]
         worst = ", ".join(f"cell {c.index}: {c.seconds:.1f} s" for c in slowest)
-        return f"{self.path.name}: {self.seconds:.1f} s, {len(self.cells)} cells (slowest {worst})"
+        retried = ", setup cell retried" if self.retried_setup else ""
+        return (
+            f"{self.path.name}: {self.seconds:.1f} s, {len(self.cells)} cells"
+            f" (slowest {worst}{retried})"
+        )
 
 
 class StrayOutputClient(NotebookClient):
@@ -180,19 +192,25 @@ def run_notebook(
         resources={"metadata": {"path": str(path.parent.resolve())}},
     )
     build_dir = Path(build_dir or BUILD_ROOT / path.stem).resolve()
+    cold_build = not (build_dir / "target").exists()
     build_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "EVCXR_TMPDIR": str(build_dir)}
+    exclusive_cpu = notebook.metadata.get("survey", {}).get("exclusive_cpu", False)
     started = time.monotonic()
     try:
         with (
+            locked(CPU_LOCK, fcntl.LOCK_EX if exclusive_cpu else fcntl.LOCK_SH),
             open(build_dir / "kernel.log", "w") as kernel_log,
             client.setup_kernel(env=env, stdout=kernel_log, stderr=kernel_log),
         ):
             code_cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
             for position, (index, cell) in enumerate(code_cells):
-                is_setup = position == 0
-                client.timeout = setup_timeout if is_setup else cell_timeout
-                with exclusive(SETUP_LOCK) if is_setup else contextlib.nullcontext():
+                if position == 0:
+                    client.timeout = setup_timeout
+                    with locked(SETUP_LOCK) if cold_build else contextlib.nullcontext():
+                        passed = run_setup_cell(client, cell, index, report)
+                else:
+                    client.timeout = cell_timeout
                     passed = run_cell(client, cell, index, report)
                 if not passed:
                     break
@@ -208,15 +226,27 @@ def run_notebook(
 
 
 @contextlib.contextmanager
-def exclusive(lock_path: Path):
-    """Holds an exclusive lock on ``lock_path`` across processes (pytest-xdist workers)."""
+def locked(lock_path: Path, mode: int = fcntl.LOCK_EX):
+    """Holds a lock on ``lock_path`` across processes (pytest-xdist workers): exclusive by
+    default, shared with ``fcntl.LOCK_SH``."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
+    with open(lock_path, "a") as lock_file:
+        fcntl.flock(lock_file, mode)
         try:
             yield
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def run_setup_cell(client: StrayOutputClient, cell, index: int, report: NotebookReport) -> bool:
+    """Run the setup cell, once more if evcxr's build tripped over itself."""
+    passed = run_cell(client, cell, index, report)
+    transient = [f for f in report.failures if any(e in f for e in TRANSIENT_BUILD_ERRORS)]
+    if passed or len(transient) != len(report.failures):
+        return passed
+    report.failures.clear()
+    report.retried_setup = True
+    return run_cell(client, cell, index, report)
 
 
 def run_cell(client: StrayOutputClient, cell, index: int, report: NotebookReport) -> bool:

@@ -4,11 +4,12 @@ Each fixture under tests/fixtures/ is a tiny notebook with one failure mode. evc
 most of these cells as successful, so these tests prove the runner's own judgement.
 """
 
+import fcntl
 from pathlib import Path
 
 import pytest
 
-from nbrunner import cell_failures, run_notebook
+from nbrunner import cell_failures, locked, run_notebook
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Dependency-free cells compile in about a second; a fixture that needs the support crate
@@ -86,3 +87,17 @@ def test_clean_output_has_no_failures():
 
 def test_a_panic_message_on_stdout_is_still_a_failure():
     assert cell_failures("cell 0", [stream("stdout", "thread 'main' panicked at x.rs:1:1\n")])
+
+
+def test_an_exclusive_notebook_waits_for_shared_ones(tmp_path):
+    # The CPU lock: running notebooks hold it shared, a CPU-measuring one needs it alone.
+    lock = tmp_path / "cpu.lock"
+    with (
+        locked(lock, fcntl.LOCK_SH),
+        locked(lock, fcntl.LOCK_SH),
+        open(lock) as probe,
+        pytest.raises(BlockingIOError),
+    ):
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with open(lock) as probe:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
