@@ -125,8 +125,28 @@ fn parse_diagnostic(line: &str) -> Option<Diagnostic> {
         level: level.to_owned(),
         code: json["code"]["code"].as_str().map(str::to_owned),
         message: message.to_owned(),
-        rendered: json["rendered"].as_str().unwrap_or(message).to_owned(),
+        rendered: shorten_std_paths(json["rendered"].as_str().unwrap_or(message)),
     })
+}
+
+/// Where the standard library's source sits inside a toolchain.
+const STD_SOURCE: &str = "/lib/rustlib/src/rust/";
+
+/// Replaces the machine-specific toolchain path in front of standard-library sources with
+/// `<rust-src>/`, so a committed notebook shows no local directories.
+fn shorten_std_paths(text: &str) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| match line.find(STD_SOURCE) {
+            Some(at) => {
+                let path_start = line[..at].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+                let rest = &line[at + STD_SOURCE.len()..];
+                format!("{}<rust-src>/{rest}", &line[..path_start])
+            }
+            None => line.to_owned(),
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// A private output directory for one rustc run, removed when dropped.
@@ -199,6 +219,15 @@ mod tests {
     fn a_missing_compiler_is_a_clear_io_error() {
         let error = compile_with(Path::new("/nonexistent/rustc"), "").expect_err("no rustc");
         assert!(error.to_string().contains("/nonexistent/rustc"));
+    }
+
+    #[test]
+    fn toolchain_paths_are_shortened() {
+        let rendered = "note: here\n   --> /home/me/.rustup/toolchains/stable/lib/rustlib/src/rust/library/core/src/future/into_future.rs:1:2\nend";
+        assert_eq!(
+            shorten_std_paths(rendered),
+            "note: here\n   --> <rust-src>/library/core/src/future/into_future.rs:1:2\nend"
+        );
     }
 
     #[test]

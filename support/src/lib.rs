@@ -22,12 +22,14 @@
 //! * [`diagnose`]: compile a snippet with rustc and show the real diagnostic, for the lessons
 //!   that are "this does not compile".
 //! * [`panics`]: show a deliberate panic as a lesson instead of as a failure.
+//! * [`events`]: an ordered event log for the lessons about what happens when.
 //! * [`loadgen`]: a checked load generator for the mini Redis line protocol, and the Python
 //!   asyncio baseline server it is compared with.
 
 pub mod chart;
 pub mod diagnose;
 mod display;
+pub mod events;
 pub mod loadgen;
 pub mod panics;
 pub mod rt;
@@ -46,6 +48,7 @@ pub use tokio;
 
 pub use chart::{BarChart, LineChart};
 pub use diagnose::{compile_snippet, Compiled};
+pub use events::EventLog;
 pub use panics::{expect_panic, with_quiet_panics};
 pub use rt::{run, run_current_thread, run_with_workers};
 pub use server::MockServer;
@@ -56,7 +59,7 @@ pub mod prelude {
     pub use crate::{
         async_channel, async_stream, compile_snippet, expect_panic, futures, rayon, reqwest, run,
         run_current_thread, run_with_workers, serde_json, tokio, with_quiet_panics, BarChart,
-        LineChart, MockServer, Recorder, Timeline,
+        EventLog, LineChart, MockServer, Recorder, Timeline,
     };
     pub use futures::{FutureExt, StreamExt};
     pub use std::time::{Duration, Instant};
