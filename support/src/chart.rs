@@ -158,6 +158,10 @@ pub(crate) fn gantt_svg(timeline: &Timeline) -> String {
 }
 
 fn compact_summary(timeline: &Timeline) -> String {
+    if timeline.spans().iter().all(|span| span.is_empty()) {
+        // Only point events: "sum 0.0 ms, 0.00x" would say nothing.
+        return timeline.summary();
+    }
     format!(
         "wall {}, sum {}, {:.2}x",
         format_ms(timeline.wall()),
@@ -412,6 +416,17 @@ mod tests {
             })
             .sum::<usize>();
         assert_eq!(filled_bars, 2);
+    }
+
+    #[test]
+    fn a_title_of_point_events_counts_them() {
+        let ticks = Timeline::from_spans(vec![Span {
+            row: "tick".into(),
+            start: Duration::from_millis(5),
+            end: Duration::from_millis(5),
+        }])
+        .titled("ticks");
+        assert!(ticks.to_svg().contains("ticks (1 point event over 0.0 ms)"));
     }
 
     #[test]

@@ -269,7 +269,12 @@ impl Timeline {
             n => format!(", {n} point events"),
         };
         if intervals == 0 {
-            return format!("{points} point events over {}", format_ms(self.wall()));
+            let noun = if points == 1 {
+                "point event"
+            } else {
+                "point events"
+            };
+            return format!("{points} {noun} over {}", format_ms(self.wall()));
         }
         let noun = if intervals == 1 { "span" } else { "spans" };
         format!(
