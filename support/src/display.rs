@@ -19,6 +19,11 @@ pub(crate) fn emit_figure(svg: &str, alt: &str, text: &str) {
     emit(&[("text/html", &figure_html(svg, alt)), ("text/plain", text)]);
 }
 
+/// Prints `markdown` (rendered by Jupyter, code blocks highlighted) with a plain-text fallback.
+pub(crate) fn emit_markdown(markdown: &str, text: &str) {
+    emit(&[("text/markdown", markdown), ("text/plain", text)]);
+}
+
 /// Prints `text` as the cell's plain-text display item.
 pub(crate) fn emit_text(text: &str) {
     emit(&[("text/plain", text)]);

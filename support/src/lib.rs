@@ -23,6 +23,7 @@
 //!   that are "this does not compile".
 //! * [`panics`]: show a deliberate panic as a lesson instead of as a failure.
 //! * [`events`]: an ordered event log for the lessons about what happens when.
+//! * [`mini_redis`]: the key-value server of part 17 (line protocol and RESP on one port).
 //! * [`loadgen`]: a checked load generator for the mini Redis line protocol, and the Python
 //!   asyncio baseline server it is compared with.
 
@@ -31,6 +32,7 @@ pub mod diagnose;
 mod display;
 pub mod events;
 pub mod loadgen;
+pub mod mini_redis;
 pub mod panics;
 pub mod rt;
 pub mod server;
@@ -49,6 +51,7 @@ pub use tokio;
 pub use chart::{BarChart, LineChart};
 pub use diagnose::{compile_snippet, Compiled};
 pub use events::EventLog;
+pub use mini_redis::MiniRedis;
 pub use panics::{expect_panic, with_quiet_panics};
 pub use rt::{run, run_current_thread, run_with_workers};
 pub use server::MockServer;
@@ -59,7 +62,7 @@ pub mod prelude {
     pub use crate::{
         async_channel, async_stream, compile_snippet, expect_panic, futures, rayon, reqwest, run,
         run_current_thread, run_with_workers, serde_json, tokio, with_quiet_panics, BarChart,
-        EventLog, LineChart, MockServer, Recorder, Timeline,
+        EventLog, LineChart, MiniRedis, MockServer, Recorder, Timeline,
     };
     pub use futures::{FutureExt, StreamExt};
     pub use std::time::{Duration, Instant};

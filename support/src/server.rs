@@ -9,6 +9,7 @@
 //! evcxr cell but a thread can. `make server` runs the same router standalone on
 //! 127.0.0.1:8000 (see `src/bin/mock_server.rs`).
 
+use crate::rt::ServerThread;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -22,7 +23,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 /// The longest delay a request may ask for. Anything longer is a typo, and a server thread
 /// stuck for minutes would make a notebook look hung.
@@ -133,13 +133,11 @@ pub async fn serve(
 
 /// A mock server running on a background thread; stopped when dropped.
 ///
-/// Keep it in a notebook variable: re-running the cell that starts it drops the old server
-/// (which shuts down cleanly) and starts a new one on a new port.
+/// Keep it in a notebook variable, or start one per cell: dropping it shuts the server down
+/// cleanly, and each start picks a new free port.
 #[derive(Debug)]
 pub struct MockServer {
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+    thread: ServerThread,
 }
 
 impl MockServer {
@@ -148,46 +146,23 @@ impl MockServer {
         MockServer::start_on("127.0.0.1:0")
     }
 
-    /// Starts a server on the given address.
-    ///
-    /// The socket is bound before this returns, so the server accepts connections as soon as
-    /// you have its URL; a port already in use is an error here, not in the background.
+    /// Starts a server on the given address; a port already in use is an error here.
     pub fn start_on(addr: impl ToSocketAddrs) -> io::Result<MockServer> {
-        let listener = std::net::TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let (shutdown, stop_requested) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("mock-server".into())
-            .spawn(move || {
-                // One thread is plenty: the handlers only sleep and count.
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
-                    serve(listener, async {
-                        // An error means the MockServer was dropped: stop as well.
-                        let _ = stop_requested.await;
-                    })
-                    .await
-                })
-            })?;
-        Ok(MockServer {
-            addr,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        // A current-thread runtime is plenty: the handlers only sleep and count.
+        let thread = ServerThread::start("mock-server", addr, 0, |listener, stop| {
+            serve(listener, stop)
+        })?;
+        Ok(MockServer { thread })
     }
 
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.thread.addr()
     }
 
     /// The base URL, e.g. `http://127.0.0.1:40123`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     /// The URL of a `/count` request that takes `delay`.
@@ -196,29 +171,8 @@ impl MockServer {
     }
 
     /// Stops the server, waits for requests in flight, and reports how serving ended.
-    pub fn stop(mut self) -> io::Result<()> {
-        self.stop_and_join()
-    }
-
-    fn stop_and_join(&mut self) -> io::Result<()> {
-        if let Some(shutdown) = self.shutdown.take() {
-            // The receiver is gone only if the server thread already ended; join tells why.
-            let _ = shutdown.send(());
-        }
-        match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .map_err(|_| io::Error::other("the mock server thread panicked"))?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        if let Err(error) = self.stop_and_join() {
-            eprintln!("mock server on {} ended with an error: {error}", self.addr);
-        }
+    pub fn stop(self) -> io::Result<()> {
+        self.thread.stop()
     }
 }
 

@@ -1,0 +1,92 @@
+//! `mr-server`: the mini Redis of part 17, standalone (`make mr-server`).
+//!
+//! Usage: `mr-server [ADDR] [--max-connections N]` (ADDR defaults to 127.0.0.1:1337).
+//! Ctrl-C shuts it down gracefully: requests already received are answered first.
+//!
+//! This file only parses arguments; the server is `support::mini_redis`, the same code the
+//! notebook shows and runs.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use support::mini_redis::server::{serve, Stats, DEFAULT_ADDR, DEFAULT_MAX_CONNECTIONS};
+use support::mini_redis::Db;
+
+struct Args {
+    addr: String,
+    max_connections: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        addr: DEFAULT_ADDR.into(),
+        max_connections: DEFAULT_MAX_CONNECTIONS,
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        match arg.as_str() {
+            "--max-connections" => {
+                let value = given.next().ok_or("--max-connections needs a number")?;
+                args.max_connections = match value.parse() {
+                    Ok(limit) if limit > 0 => limit,
+                    _ => {
+                        return Err(format!(
+                            "--max-connections must be a positive number, got {value:?}"
+                        ))
+                    }
+                };
+            }
+            "-h" | "--help" => return Err("usage: mr-server [ADDR] [--max-connections N]".into()),
+            addr if !addr.starts_with('-') => args.addr = addr.to_owned(),
+            unknown => return Err(format!("unknown option {unknown:?}; see --help")),
+        }
+    }
+    Ok(args)
+}
+
+async fn run(args: Args) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    println!(
+        "mini redis listening on {} (line protocol and RESP; at most {} clients); Ctrl-C stops it",
+        listener.local_addr()?,
+        args.max_connections
+    );
+    let stats = Arc::new(Stats::default());
+    let ctrl_c = async {
+        // If the signal handler cannot be installed, serve until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    serve(
+        listener,
+        Db::new(),
+        args.max_connections,
+        stats.clone(),
+        ctrl_c,
+    )
+    .await?;
+    println!(
+        "mini redis stopped after {} connections ({} failed accepts)",
+        stats.accepted(),
+        stats.accept_errors()
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("mr-server: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = args.addr.clone();
+    match support::run(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mr-server: cannot serve on {addr}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The mini Redis of part 17: a key-value server on tokio's TCP streams.
+//!
+//! It speaks the Python original's line protocol (`GET key`, `PUT key value`, `DEL key`,
+//! `QUIT`) and RESP2, the protocol of `redis-cli` and `redis-benchmark`, on the same port.
+//!
+//! * [`protocol`]: bytes to commands and replies to bytes, for both protocols.
+//! * [`db`]: the shared store.
+//! * [`connection`]: one client's read-apply-reply loop.
+//! * [`server`]: the accept loop, the connection limit, graceful shutdown, and [`MiniRedis`],
+//!   which runs it all on a background thread.
+//!
+//! There is one implementation. `make mr-server` runs it (`src/bin/mr_server.rs` is only
+//! argument parsing), and notebook 17 shows its code with [`source`], which prints the
+//! sections of these files between `// ANCHOR: name` and `// ANCHOR_END: name` markers, as
+//! compiled into this crate. The notebook never keeps a copy that could drift.
+
+pub mod connection;
+pub mod db;
+pub mod protocol;
+pub mod server;
+
+pub use db::Db;
+pub use protocol::{Command, Protocol, Reply};
+pub use server::{serve, Config, MiniRedis, Stats, DEFAULT_ADDR};
+
+use std::fmt;
+
+/// The source files, as compiled: what [`source`] shows is what runs.
+const FILES: [(&str, &str); 4] = [
+    ("protocol.rs", include_str!("protocol.rs")),
+    ("db.rs", include_str!("db.rs")),
+    ("connection.rs", include_str!("connection.rs")),
+    ("server.rs", include_str!("server.rs")),
+];
+
+/// A section of the mini Redis's source. Shows itself as highlighted Rust in Jupyter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// The file it comes from, e.g. `src/mini_redis/db.rs`.
+    pub file: String,
+    /// The code between the anchor markers.
+    pub code: String,
+}
+
+/// The section of the mini Redis's source marked with `anchor`.
+///
+/// # Panics
+///
+/// Panics if no file has that anchor: a notebook asking for a section that was renamed must
+/// fail loudly, not show nothing.
+pub fn source(anchor: &str) -> Source {
+    let begin = format!("// ANCHOR: {anchor}\n");
+    let end = format!("// ANCHOR_END: {anchor}\n");
+    for (file, text) in FILES {
+        if let Some(start) = text.find(&begin) {
+            let body = &text[start + begin.len()..];
+            let stop = body
+                .find(&end)
+                .unwrap_or_else(|| panic!("anchor {anchor:?} in {file} has no ANCHOR_END"));
+            return Source {
+                file: format!("support/src/mini_redis/{file}"),
+                code: body[..stop].trim_end().to_owned(),
+            };
+        }
+    }
+    panic!("no source section is anchored {anchor:?}")
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "// {}", self.file)?;
+        f.write_str(&self.code)
+    }
+}
+
+impl Source {
+    /// How evcxr shows a `Source` that ends a cell: Rust with syntax highlighting.
+    pub fn evcxr_display(&self) {
+        let markdown = format!("`{}`\n\n```rust\n{}\n```", self.file, self.code);
+        crate::display::emit_markdown(&markdown, &self.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_anchor_is_closed_and_found() {
+        for (file, text) in FILES {
+            for line in text.lines() {
+                if let Some(anchor) = line.strip_prefix("// ANCHOR: ") {
+                    let section = source(anchor);
+                    assert!(section.file.ends_with(file));
+                    assert!(!section.code.is_empty(), "{anchor} is empty");
+                    assert!(!section.code.contains("// ANCHOR"), "{anchor} is nested");
+                }
+            }
+        }
+        assert!(source("db").code.contains("pub struct Db"));
+    }
+
+    #[test]
+    #[should_panic(expected = "no source section is anchored \"nowhere\"")]
+    fn an_unknown_anchor_panics() {
+        source("nowhere");
+    }
+}

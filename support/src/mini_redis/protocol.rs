@@ -1,0 +1,537 @@
+//! The mini Redis's two wire protocols: turning bytes into [`Command`]s and [`Reply`]s into
+//! bytes.
+//!
+//! * The **line protocol** of the Python original: one request per line (`GET key`,
+//!   `PUT key value`, `DEL key`, `QUIT`), one reply per line (`OK value`, `NONE`, `OK`,
+//!   `ERROR ...`). Easy to type into `nc`.
+//! * **RESP2**, what `redis-cli` and `redis-benchmark` speak: a request is an array of bulk
+//!   strings, `*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n`.
+//!
+//! Both share one port. A RESP request always starts with `*` and no line-protocol command
+//! does, so the first byte a client sends tells which protocol it speaks (see
+//! [`Protocol::detect`]).
+//!
+//! Parsing is a pure function of a byte slice: it either finds one complete request at the
+//! front, reports that more bytes are needed, or reports a framing error. Keeping the I/O out
+//! of it makes every bad-input case testable without a socket, and means a request that
+//! arrives in many small reads is parsed the same as one that arrives whole.
+
+use std::fmt;
+
+/// The longest line the line protocol accepts, newline included. A longer line gets an
+/// `ERROR` and the connection is closed: we cannot tell where the next request starts.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// The largest RESP request accepted, all of its parts together.
+///
+/// Without a cap, a client announcing `$4000000000` would make the server wait for, and
+/// buffer, 4 GB. With it, the server refuses the request as soon as the header arrives.
+pub const MAX_FRAME: usize = 1024 * 1024;
+
+/// The most arguments a RESP request may have (`DEL` takes several keys).
+pub const MAX_ARGS: usize = 1024;
+
+/// Which protocol a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Line,
+    Resp,
+}
+
+impl Protocol {
+    /// The protocol of a connection, from the first byte its client sent.
+    pub fn detect(first_byte: u8) -> Protocol {
+        if first_byte == b'*' {
+            Protocol::Resp
+        } else {
+            Protocol::Line
+        }
+    }
+}
+
+/// A request, whichever protocol it came in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Get {
+        key: Vec<u8>,
+    },
+    Set {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Del {
+        keys: Vec<Vec<u8>>,
+    },
+    Ping {
+        message: Option<Vec<u8>>,
+    },
+    /// `CONFIG GET ...`: redis-benchmark asks for the server's settings before it starts.
+    /// The answer is "none set", which it accepts.
+    ConfigGet,
+    Quit,
+    /// A well-framed request that is not a valid command. It gets an error reply and the
+    /// connection stays usable, as the line protocol promises.
+    Invalid {
+        reason: String,
+    },
+}
+
+/// The outcome of a command, before it is encoded for one protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    Ok,
+    /// A `GET`: the value, or `None` when the key is absent.
+    Value(Option<Vec<u8>>),
+    /// A `DEL`: how many keys were there.
+    Deleted(usize),
+    Pong(Option<Vec<u8>>),
+    /// An empty list (the answer to `CONFIG GET`).
+    Empty,
+    Error(String),
+}
+
+/// A request that cannot be framed. The connection cannot go on after it, because the server
+/// no longer knows where the next request starts: it sends the error and closes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameError(pub String);
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+/// A complete request found at the front of a buffer, and how many bytes it took.
+pub type Parsed = (Command, usize);
+
+// ANCHOR: parse_request
+/// Parses the request at the front of `buffer`.
+///
+/// `Ok(None)` means the request is not complete yet: read more bytes and call again.
+pub fn parse_request(protocol: Protocol, buffer: &[u8]) -> Result<Option<Parsed>, FrameError> {
+    match protocol {
+        Protocol::Line => parse_line_request(buffer),
+        Protocol::Resp => parse_resp_request(buffer),
+    }
+}
+
+fn parse_line_request(buffer: &[u8]) -> Result<Option<Parsed>, FrameError> {
+    let Some(newline) = buffer.iter().position(|&byte| byte == b'\n') else {
+        // No newline yet: fine, unless the line is already too long to ever be accepted.
+        return match buffer.len() >= MAX_LINE {
+            true => Err(FrameError(format!("line longer than {MAX_LINE} bytes"))),
+            false => Ok(None),
+        };
+    };
+    if newline >= MAX_LINE {
+        return Err(FrameError(format!("line longer than {MAX_LINE} bytes")));
+    }
+    let line = buffer[..newline]
+        .strip_suffix(b"\r")
+        .unwrap_or(&buffer[..newline]);
+    Ok(Some((line_command(line), newline + 1)))
+}
+// ANCHOR_END: parse_request
+
+// ANCHOR: line_command
+/// The command on one line of the line protocol (without its newline).
+pub fn line_command(line: &[u8]) -> Command {
+    let Ok(text) = std::str::from_utf8(line) else {
+        return invalid("invalid UTF-8: requests are text");
+    };
+    // `split_once` keeps the rest of the line intact, spaces included: PUT's value needs that.
+    let (name, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let is_one_word = !rest.is_empty() && !rest.contains(' ');
+    match name.to_ascii_uppercase().as_str() {
+        "GET" if is_one_word => Command::Get { key: rest.into() },
+        "GET" => invalid("usage: GET key"),
+        "PUT" => match rest.split_once(' ') {
+            Some((key, value)) if !key.is_empty() => Command::Set {
+                key: key.into(),
+                value: value.into(),
+            },
+            _ => invalid("usage: PUT key value"),
+        },
+        "DEL" if is_one_word => Command::Del {
+            keys: vec![rest.into()],
+        },
+        "DEL" => invalid("usage: DEL key"),
+        "QUIT" if rest.is_empty() && !text.contains(' ') => Command::Quit,
+        _ => invalid(format!(
+            "unknown request {:?}; the commands are GET, PUT, DEL and QUIT",
+            shorten(text)
+        )),
+    }
+}
+// ANCHOR_END: line_command
+
+fn invalid(reason: impl Into<String>) -> Command {
+    Command::Invalid {
+        reason: reason.into(),
+    }
+}
+
+/// At most 40 characters of a client's text, for error messages.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+// ANCHOR: resp
+fn parse_resp_request(buffer: &[u8]) -> Result<Option<Parsed>, FrameError> {
+    let mut cursor = 0;
+    let Some(count) = resp_header(buffer, &mut cursor, b'*')? else {
+        return Ok(None);
+    };
+    if !(1..=MAX_ARGS).contains(&count) {
+        return Err(FrameError(format!(
+            "a request has 1 to {MAX_ARGS} arguments, not {count}"
+        )));
+    }
+    // Not `Vec::with_capacity(count)`: capacity follows the bytes that actually arrived.
+    let mut args: Vec<&[u8]> = Vec::new();
+    for _ in 0..count {
+        let Some(length) = resp_header(buffer, &mut cursor, b'$')? else {
+            return Ok(None);
+        };
+        let end = cursor.saturating_add(length);
+        // The declared length is checked before any of the data is awaited.
+        if end.saturating_add(2) > MAX_FRAME {
+            return Err(FrameError(format!(
+                "requests are limited to {MAX_FRAME} bytes"
+            )));
+        }
+        if buffer.len() < end + 2 {
+            return Ok(None);
+        }
+        if &buffer[end..end + 2] != b"\r\n" {
+            return Err(FrameError(
+                "a bulk string is longer than its declared length".into(),
+            ));
+        }
+        args.push(&buffer[cursor..end]);
+        cursor = end + 2;
+    }
+    Ok(Some((resp_command(&args), cursor)))
+}
+
+/// How far to look for the end of a header line. A header is a type byte and at most 20
+/// digits (any `usize`), so anything longer is garbage, refused before it is buffered.
+const HEADER_WINDOW: usize = 24;
+
+/// Reads a header line such as `*3\r\n` or `$5\r\n` at `cursor`, returning its number.
+fn resp_header(buffer: &[u8], cursor: &mut usize, kind: u8) -> Result<Option<usize>, FrameError> {
+    let rest = &buffer[*cursor..];
+    let Some(&first) = rest.first() else {
+        return Ok(None);
+    };
+    if first != kind {
+        return Err(FrameError(format!(
+            "expected '{}', got {:?}",
+            kind as char,
+            char::from(first)
+        )));
+    }
+    let window = &rest[..rest.len().min(HEADER_WINDOW)];
+    let Some(end) = window.windows(2).position(|pair| pair == b"\r\n") else {
+        return match rest.len() >= HEADER_WINDOW {
+            true => Err(FrameError("a header line is too long".into())),
+            false => Ok(None),
+        };
+    };
+    let number = std::str::from_utf8(&rest[1..end])
+        .ok()
+        .and_then(|digits| digits.parse::<usize>().ok())
+        .ok_or_else(|| {
+            FrameError(format!(
+                "invalid length {:?}",
+                String::from_utf8_lossy(&rest[1..end])
+            ))
+        })?;
+    *cursor += end + 2;
+    Ok(Some(number))
+}
+
+/// The command a RESP request's arguments spell. Names are case-insensitive, as in Redis.
+fn resp_command(args: &[&[u8]]) -> Command {
+    let name = args[0].to_ascii_uppercase();
+    let owned = |arg: &[u8]| arg.to_vec();
+    match (name.as_slice(), args.len()) {
+        (b"GET", 2) => Command::Get {
+            key: owned(args[1]),
+        },
+        (b"SET", 3) => Command::Set {
+            key: owned(args[1]),
+            value: owned(args[2]),
+        },
+        (b"DEL", 2..) => Command::Del {
+            keys: args[1..].iter().map(|key| owned(key)).collect(),
+        },
+        (b"PING", 1) => Command::Ping { message: None },
+        (b"PING", 2) => Command::Ping {
+            message: Some(owned(args[1])),
+        },
+        (b"QUIT", 1) => Command::Quit,
+        (b"CONFIG", 2..) if args[1].eq_ignore_ascii_case(b"GET") => Command::ConfigGet,
+        (b"GET" | b"SET" | b"DEL" | b"PING" | b"QUIT", _) => invalid(format!(
+            "wrong number of arguments for '{}' command",
+            String::from_utf8_lossy(&name).to_lowercase()
+        )),
+        _ => invalid(format!(
+            "unknown command '{}'",
+            shorten(&String::from_utf8_lossy(args[0]))
+        )),
+    }
+}
+// ANCHOR_END: resp
+
+// ANCHOR: encode
+/// Appends `reply`, encoded for `protocol`, to `out`.
+pub fn encode_reply(protocol: Protocol, reply: &Reply, out: &mut Vec<u8>) {
+    match protocol {
+        Protocol::Line => encode_line_reply(reply, out),
+        Protocol::Resp => encode_resp_reply(reply, out),
+    }
+}
+
+fn encode_line_reply(reply: &Reply, out: &mut Vec<u8>) {
+    match reply {
+        Reply::Ok | Reply::Deleted(_) | Reply::Empty => out.extend_from_slice(b"OK\n"),
+        Reply::Value(None) => out.extend_from_slice(b"NONE\n"),
+        // A value stored over RESP may hold a newline, which would end the reply early and
+        // desynchronise the client. It cannot be shown on this protocol, so say so.
+        Reply::Value(Some(value)) if value.contains(&b'\n') => {
+            out.extend_from_slice(b"ERROR the value holds a newline; read it over RESP\n")
+        }
+        Reply::Value(Some(value)) | Reply::Pong(Some(value)) => {
+            out.extend_from_slice(b"OK ");
+            out.extend_from_slice(value);
+            out.push(b'\n');
+        }
+        Reply::Pong(None) => out.extend_from_slice(b"OK PONG\n"),
+        Reply::Error(message) => {
+            out.extend_from_slice(b"ERROR ");
+            out.extend_from_slice(one_line(message).as_bytes());
+            out.push(b'\n');
+        }
+    }
+}
+
+fn encode_resp_reply(reply: &Reply, out: &mut Vec<u8>) {
+    match reply {
+        Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
+        Reply::Value(None) => out.extend_from_slice(b"$-1\r\n"),
+        Reply::Value(Some(value)) | Reply::Pong(Some(value)) => {
+            out.extend_from_slice(format!("${}\r\n", value.len()).as_bytes());
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+        Reply::Deleted(count) => out.extend_from_slice(format!(":{count}\r\n").as_bytes()),
+        Reply::Pong(None) => out.extend_from_slice(b"+PONG\r\n"),
+        Reply::Empty => out.extend_from_slice(b"*0\r\n"),
+        Reply::Error(message) => {
+            out.extend_from_slice(b"-ERR ");
+            out.extend_from_slice(one_line(message).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+// ANCHOR_END: encode
+
+/// Appends the reply to a framing error: the last thing the client hears before the close.
+pub fn encode_frame_error(protocol: Protocol, error: &FrameError, out: &mut Vec<u8>) {
+    let message = match protocol {
+        Protocol::Line => error.0.clone(),
+        // Redis words its own framing errors this way; clients recognise the prefix.
+        Protocol::Resp => format!("Protocol error: {}", error.0),
+    };
+    encode_reply(protocol, &Reply::Error(message), out);
+}
+
+/// An error message must fit on one line on both protocols.
+fn one_line(message: &str) -> String {
+    message.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(text: &str) -> Command {
+        line_command(text.as_bytes())
+    }
+
+    fn resp(args: &[&str]) -> Vec<u8> {
+        let mut frame = format!("*{}\r\n", args.len());
+        for arg in args {
+            frame += &format!("${}\r\n{arg}\r\n", arg.len());
+        }
+        frame.into_bytes()
+    }
+
+    fn encoded(protocol: Protocol, reply: Reply) -> String {
+        let mut out = Vec::new();
+        encode_reply(protocol, &reply, &mut out);
+        String::from_utf8(out).expect("replies here are text")
+    }
+
+    #[test]
+    fn line_commands_are_case_insensitive_and_put_keeps_spaces() {
+        assert_eq!(line("get a"), Command::Get { key: b"a".to_vec() });
+        assert_eq!(
+            line("Put a hello  world "),
+            Command::Set {
+                key: b"a".to_vec(),
+                value: b"hello  world ".to_vec()
+            }
+        );
+        assert_eq!(
+            line("PUT a "),
+            Command::Set {
+                key: b"a".to_vec(),
+                value: Vec::new()
+            }
+        );
+        assert_eq!(
+            line("del a"),
+            Command::Del {
+                keys: vec![b"a".to_vec()]
+            }
+        );
+        assert_eq!(line("quit"), Command::Quit);
+    }
+
+    #[test]
+    fn malformed_lines_are_invalid_not_fatal() {
+        for bad in [
+            "", "GET", "GET a b", "PUT a", "PUT", "DEL", "QUIT now", "FLY away",
+        ] {
+            assert!(
+                matches!(line(bad), Command::Invalid { .. }),
+                "{bad:?} should be invalid"
+            );
+        }
+        assert!(matches!(
+            line_command(b"GET \xff\xfe"),
+            Command::Invalid { reason } if reason.contains("UTF-8")
+        ));
+    }
+
+    #[test]
+    fn line_requests_wait_for_the_newline_and_strip_crlf() {
+        assert_eq!(parse_request(Protocol::Line, b"GET a"), Ok(None));
+        let (command, used) = parse_request(Protocol::Line, b"GET a\r\nGET b\n")
+            .expect("framed")
+            .expect("complete");
+        assert_eq!((command, used), (Command::Get { key: b"a".to_vec() }, 7));
+    }
+
+    #[test]
+    fn overlong_lines_are_refused_before_they_end() {
+        let long = vec![b'x'; MAX_LINE];
+        assert!(parse_request(Protocol::Line, &long).is_err());
+        assert_eq!(
+            parse_request(Protocol::Line, &long[..MAX_LINE - 1]),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn resp_requests_parse_from_any_prefix() {
+        let frame = resp(&["SET", "key", "a value"]);
+        for cut in 0..frame.len() {
+            assert_eq!(
+                parse_request(Protocol::Resp, &frame[..cut]),
+                Ok(None),
+                "cut {cut}"
+            );
+        }
+        let (command, used) = parse_request(Protocol::Resp, &frame)
+            .expect("framed")
+            .expect("complete");
+        assert_eq!(used, frame.len());
+        assert_eq!(
+            command,
+            Command::Set {
+                key: b"key".to_vec(),
+                value: b"a value".to_vec()
+            }
+        );
+    }
+
+    #[test]
+    fn resp_commands_cover_what_redis_tools_send() {
+        let parse = |args: &[&str]| {
+            parse_request(Protocol::Resp, &resp(args))
+                .expect("framed")
+                .expect("complete")
+                .0
+        };
+        assert_eq!(parse(&["ping"]), Command::Ping { message: None });
+        assert_eq!(parse(&["CONFIG", "GET", "save"]), Command::ConfigGet);
+        assert_eq!(
+            parse(&["DEL", "a", "b"]),
+            Command::Del {
+                keys: vec![b"a".to_vec(), b"b".to_vec()]
+            }
+        );
+        assert!(
+            matches!(parse(&["GET"]), Command::Invalid { reason } if reason.contains("wrong number"))
+        );
+        assert!(
+            matches!(parse(&["FLUSHALL"]), Command::Invalid { reason } if reason.contains("unknown command 'FLUSHALL'"))
+        );
+    }
+
+    #[test]
+    fn lying_or_hostile_resp_headers_are_refused() {
+        let refused = |bytes: &[u8]| parse_request(Protocol::Resp, bytes).is_err();
+        assert!(
+            refused(b"*1\r\n$3\r\nGETX\r\n"),
+            "data longer than declared"
+        );
+        assert!(
+            refused(b"*1\r\n$99999999999\r\n"),
+            "bulk over the frame limit"
+        );
+        assert!(refused(b"*99999999\r\n"), "too many arguments");
+        assert!(refused(b"*0\r\n"), "no command");
+        assert!(refused(b"*1\r\n$-1\r\n"), "negative length");
+        assert!(refused(b"*1\r\n:3\r\n"), "not a bulk string");
+        assert!(refused(b"*x\r\n"), "not a number");
+        assert!(
+            refused(b"*111111111111111111111111111\r\n"),
+            "endless header"
+        );
+        assert!(refused(&[b'*'; 64]), "endless header without CRLF");
+    }
+
+    #[test]
+    fn replies_encode_for_each_protocol() {
+        use Protocol::{Line, Resp};
+        assert_eq!(
+            encoded(Line, Reply::Value(Some(b"v w".to_vec()))),
+            "OK v w\n"
+        );
+        assert_eq!(encoded(Line, Reply::Value(None)), "NONE\n");
+        assert_eq!(encoded(Line, Reply::Deleted(0)), "OK\n");
+        assert_eq!(
+            encoded(Line, Reply::Error("bad\nthing".into())),
+            "ERROR bad thing\n"
+        );
+        assert!(encoded(Line, Reply::Value(Some(b"a\nb".to_vec()))).starts_with("ERROR"));
+        assert_eq!(
+            encoded(Resp, Reply::Value(Some(b"v".to_vec()))),
+            "$1\r\nv\r\n"
+        );
+        assert_eq!(encoded(Resp, Reply::Value(None)), "$-1\r\n");
+        assert_eq!(encoded(Resp, Reply::Deleted(2)), ":2\r\n");
+        assert_eq!(encoded(Resp, Reply::Pong(None)), "+PONG\r\n");
+        assert_eq!(encoded(Resp, Reply::Empty), "*0\r\n");
+        assert_eq!(encoded(Resp, Reply::Error("no".into())), "-ERR no\r\n");
+    }
+}

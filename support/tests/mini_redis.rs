@@ -1,0 +1,281 @@
+//! The mini Redis over real sockets: both protocols, bad input, the connection limit and
+//! graceful shutdown.
+//!
+//! The clients here are plain blocking `std::net` sockets with read timeouts, so a server
+//! that hangs fails a test instead of hanging it.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+use support::mini_redis::{Config, MiniRedis};
+
+/// Long enough for any reply on a busy CI machine, short enough to fail fast.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    fn connect(server: &MiniRedis) -> Client {
+        let stream = TcpStream::connect(server.addr()).expect("connect to the mini redis");
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("set a read timeout");
+        let writer = stream.try_clone().expect("clone the socket");
+        Client {
+            reader: BufReader::new(stream),
+            writer,
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("send a request");
+    }
+
+    /// One reply line, without its line ending; `None` at the end of the stream.
+    fn line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line).expect("a reply in time") {
+            0 => None,
+            _ => Some(line.trim_end_matches(['\r', '\n']).to_owned()),
+        }
+    }
+
+    fn ask(&mut self, request: &str) -> String {
+        self.send(request.as_bytes());
+        self.line().expect("a reply, not the end of the stream")
+    }
+
+    /// Whether the server closed the connection (after any replies still unread).
+    fn closed_by_server(&mut self) -> bool {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => true,
+            Err(error) => panic!("expected a clean close, got {error} after {rest:?}"),
+        }
+    }
+}
+
+fn resp(args: &[&str]) -> String {
+    let mut frame = format!("*{}\r\n", args.len());
+    for arg in args {
+        frame += &format!("${}\r\n{arg}\r\n", arg.len());
+    }
+    frame
+}
+
+#[test]
+fn line_protocol_matches_the_python_original() {
+    let server = MiniRedis::start().expect("start");
+    assert!(server.addr().ip().is_loopback());
+    let mut client = Client::connect(&server);
+    assert_eq!(client.ask("GET greeting\n"), "NONE");
+    assert_eq!(client.ask("PUT greeting hello,  async world\n"), "OK");
+    assert_eq!(client.ask("get greeting\n"), "OK hello,  async world");
+    assert_eq!(client.ask("Del greeting\r\n"), "OK");
+    assert_eq!(client.ask("GET greeting\n"), "NONE");
+    assert!(client.ask("FROB x\n").starts_with("ERROR unknown request"));
+    assert_eq!(client.ask("PUT\n"), "ERROR usage: PUT key value");
+    assert_eq!(
+        client.ask("PUT still usable\n"),
+        "OK",
+        "errors keep the connection"
+    );
+    client.send(b"QUIT\n");
+    assert!(client.closed_by_server());
+}
+
+#[test]
+fn resp_serves_what_redis_clients_send() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    assert_eq!(client.ask(&resp(&["PING"])), "+PONG");
+    assert_eq!(client.ask(&resp(&["CONFIG", "GET", "save"])), "*0");
+    assert_eq!(client.ask(&resp(&["set", "k", "v w"])), "+OK");
+    assert_eq!(client.ask(&resp(&["GET", "k"])), "$3");
+    assert_eq!(client.line().as_deref(), Some("v w"));
+    assert_eq!(client.ask(&resp(&["DEL", "k", "absent"])), ":1");
+    assert_eq!(client.ask(&resp(&["GET", "k"])), "$-1");
+    assert_eq!(
+        client.ask(&resp(&["FLUSHALL"])),
+        "-ERR unknown command 'FLUSHALL'"
+    );
+    // Both protocols share one store.
+    let mut line_client = Client::connect(&server);
+    assert_eq!(line_client.ask("PUT shared yes\n"), "OK");
+    assert_eq!(client.ask(&resp(&["GET", "shared"])), "$3");
+    client.send(resp(&["QUIT"]).as_bytes());
+    assert_eq!(client.line().as_deref(), Some("yes"));
+    assert!(client.closed_by_server());
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    let batch: String = (0..1000)
+        .map(|i| format!("PUT k{i} v{i}\nGET k{i}\n"))
+        .collect();
+    client.send(batch.as_bytes());
+    for i in 0..1000 {
+        assert_eq!(client.line().as_deref(), Some("OK"));
+        assert_eq!(client.line(), Some(format!("OK v{i}")));
+    }
+    assert_eq!(server.db().len(), 1000);
+}
+
+#[test]
+fn an_overlong_line_gets_an_error_then_a_close() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    // No newline at all: the server must not wait for one forever, nor buffer it all.
+    client.send(&vec![b'x'; 100 * 1024]);
+    assert_eq!(
+        client.line().as_deref(),
+        Some("ERROR line longer than 65536 bytes")
+    );
+    assert!(client.closed_by_server());
+    assert_eq!(
+        Client::connect(&server).ask("GET a\n"),
+        "NONE",
+        "others are served"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_an_error_and_the_connection_stays_usable() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    client.send(b"PUT k \xff\xfe\n");
+    assert_eq!(
+        client.line().as_deref(),
+        Some("ERROR invalid UTF-8: requests are text")
+    );
+    assert_eq!(client.ask("PUT k fine\n"), "OK");
+}
+
+#[test]
+fn lying_bulk_lengths_get_a_protocol_error_then_a_close() {
+    let server = MiniRedis::start().expect("start");
+    let mut longer = Client::connect(&server);
+    longer.send(b"*2\r\n$3\r\nGET\r\n$1\r\nkey\r\n");
+    assert_eq!(
+        longer.line().as_deref(),
+        Some("-ERR Protocol error: a bulk string is longer than its declared length")
+    );
+    assert!(longer.closed_by_server());
+    // A huge declared length is refused from the header alone, before any data is sent.
+    let mut huge = Client::connect(&server);
+    huge.send(b"*2\r\n$3\r\nSET\r\n$9999999999\r\n");
+    assert_eq!(
+        huge.line().as_deref(),
+        Some("-ERR Protocol error: requests are limited to 1048576 bytes")
+    );
+    assert!(huge.closed_by_server());
+}
+
+#[test]
+fn half_frames_and_connection_churn_leave_the_server_healthy() {
+    let server = MiniRedis::start().expect("start");
+    for _ in 0..50 {
+        let mut client = Client::connect(&server);
+        client.send(b"*2\r\n$3\r\nGET\r\n$5\r\nab");
+        client.writer.shutdown(Shutdown::Both).expect("disconnect");
+    }
+    let cycles = 3000;
+    for _ in 0..cycles {
+        drop(TcpStream::connect(server.addr()).expect("connect"));
+    }
+    let deadline = Instant::now() + PATIENCE;
+    while server.stats().open() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.stats().open(), 0, "every connection task ended");
+    assert_eq!(server.stats().accepted(), 50 + cycles);
+    assert_eq!(Client::connect(&server).ask(&resp(&["PING"])), "+PONG");
+}
+
+#[test]
+fn the_connection_limit_holds_further_clients_back() {
+    let config = Config {
+        max_connections: 1,
+        ..Config::default()
+    };
+    let server = MiniRedis::start_with(config).expect("start");
+    let mut first = Client::connect(&server);
+    assert_eq!(first.ask("PUT a 1\n"), "OK");
+    // The second client connects (the kernel's backlog accepts it) but is not served...
+    let mut second = Client::connect(&server);
+    second
+        .reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("shorter timeout");
+    second.send(b"GET a\n");
+    let mut byte = [0u8; 1];
+    let waited = second.reader.get_mut().read(&mut byte);
+    assert!(
+        matches!(&waited, Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)),
+        "the second client was served while the first held the only slot: {waited:?}"
+    );
+    // ...until the first one leaves.
+    first.send(b"QUIT\n");
+    assert!(first.closed_by_server());
+    second
+        .reader
+        .get_ref()
+        .set_read_timeout(Some(PATIENCE))
+        .expect("timeout");
+    assert_eq!(second.line().as_deref(), Some("OK 1"));
+}
+
+#[test]
+fn graceful_shutdown_answers_every_request_it_read() {
+    let server = MiniRedis::start().expect("start");
+    let db = server.db().clone();
+    let mut idle = Client::connect(&server);
+    assert_eq!(idle.ask("GET x\n"), "NONE");
+    let mut busy = Client::connect(&server);
+    let batch: String = (0..200_000).map(|i| format!("PUT k{i} {i}\n")).collect();
+    let mut stream = busy.writer.try_clone().expect("clone");
+    let writer = std::thread::spawn(move || {
+        // The server may stop reading mid-batch: what it read, it must answer.
+        let _ = stream.write_all(batch.as_bytes());
+        let _ = stream.shutdown(Shutdown::Write);
+    });
+    // Shut down while the batch is still arriving, and read the replies meanwhile.
+    let shutdown = std::thread::spawn(move || {
+        while server.db().len() < 1000 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let started = Instant::now();
+        server.shutdown().expect("a clean shutdown");
+        started.elapsed()
+    });
+    let mut acknowledged = 0;
+    while let Some(reply) = busy.line() {
+        assert_eq!(reply, "OK");
+        acknowledged += 1;
+    }
+    writer.join().expect("writer thread");
+    let stopped_in = shutdown.join().expect("shutdown thread");
+    assert!(
+        idle.closed_by_server(),
+        "idle clients are closed, not left hanging"
+    );
+    // Every OK the client received is a write the store holds, and nothing the store holds
+    // went unacknowledged.
+    assert_eq!(
+        acknowledged,
+        db.len(),
+        "acknowledged writes == stored writes"
+    );
+    for i in (0..acknowledged).step_by(997) {
+        let value = db.get(format!("k{i}").as_bytes());
+        assert_eq!(value, Some(i.to_string().into_bytes()));
+    }
+    assert!(stopped_in < PATIENCE, "shutdown took {stopped_in:?}");
+    println!("shutdown after {acknowledged} of 200000 writes, in {stopped_in:?}");
+}
