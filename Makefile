@@ -20,7 +20,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 JOBS ?= 2
 
 .PHONY: help setup venv evcxr rust-src kernel lab check test-rust test-python notebooks server \
-        bench bench-tools clean distclean constraints
+        mr-server mr-client bench bench-tools clean distclean constraints
 
 help:
 	@echo "make lab        JupyterLab on notebooks/ (after setup)"
@@ -28,6 +28,8 @@ help:
 	@echo "make part_NN    execute notebook NN headless and print its outputs"
 	@echo "make notebooks  re-execute every notebook in place (refreshes committed outputs)"
 	@echo "make server     the mock HTTP server on 127.0.0.1:8000"
+	@echo "make mr-server  the mini Redis of part 17 on 127.0.0.1:1337"
+	@echo "make mr-client  a line-protocol client for it (CLIENT=redis: redis-cli)"
 	@echo "make bench      throughput and latency of the servers, checked against the speed goals"
 	@echo "make setup      install what is missing: venv, Jupyter stack, evcxr_jupyter, rust-src, kernel"
 	@echo "make clean      remove build outputs (make distclean also removes the venv)"
@@ -90,6 +92,29 @@ notebooks: setup
 
 server:
 	cargo run --release --locked -p support --bin mock-server -- 127.0.0.1:8000
+
+MR_ADDR := 127.0.0.1:1337
+mr-server:
+	cargo run --release --locked -p support --bin mr-server -- $(MR_ADDR) $(ARGS)
+
+# nc for the line protocol, redis-cli for RESP; installed from Debian when missing (as root).
+CLIENT ?= nc
+mr-client:
+	@case "$(CLIENT)" in \
+	    nc) tool=nc; package=netcat-openbsd; run="nc $(subst :, ,$(MR_ADDR))"; \
+	        hint="PUT greeting hello / GET greeting / QUIT";; \
+	    redis) tool=redis-cli; package=redis-tools; \
+	        run="redis-cli -h $(word 1,$(subst :, ,$(MR_ADDR))) -p $(word 2,$(subst :, ,$(MR_ADDR)))"; \
+	        hint="SET greeting hello / GET greeting / PING / QUIT";; \
+	    *) echo "CLIENT must be nc or redis"; exit 2;; \
+	esac; \
+	if ! command -v $$tool >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        apt-get update -qq && apt-get install -y -qq $$package; \
+	    else echo "$$tool is missing: install $$package"; exit 1; fi; \
+	fi; \
+	echo "talking to the mini Redis on $(MR_ADDR) (start it with make mr-server); try: $$hint"; \
+	exec $$run
 
 # Speed goals are checked here, never in `make check`: timings on a shared CI machine are noise.
 bench: bench-tools

@@ -1,7 +1,7 @@
 //! A load generator for the mini Redis line protocol (part 17 and `make bench`).
 //!
-//! Each connection is a task that sends batches of `PUT` and `GET` requests, `pipeline`
-//! requests per write, then reads the replies. Every reply is checked (a `GET` must return the
+//! Each connection is a task that sends `PUT` and `GET` requests, `pipeline` requests per
+//! write, then reads their replies before writing the next batch. Every reply is checked (a `GET` must return the
 //! value the `PUT` before it stored), so a server that drops or reorders replies fails the run
 //! instead of looking fast. The same client drives every server being compared, so the numbers
 //! differ only by the server.
@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 pub struct LoadSpec {
     /// Connections open at the same time, each driven by its own task.
     pub connections: usize,
-    /// Requests each connection sends (rounded up to whole batches of `PUT` + `GET` pairs).
+    /// Requests each connection sends (rounded up to an even number: `PUT` + `GET` pairs).
     pub requests_per_connection: usize,
     /// Requests written before waiting for replies; 1 means no pipelining.
     pub pipeline: usize,
@@ -100,6 +100,9 @@ pub async fn run_line_load(addr: SocketAddr, spec: LoadSpec) -> io::Result<LoadR
 }
 
 /// One connection's share of the load; returns one latency per request.
+///
+/// The requests alternate `PUT k v` and `GET k` for a fresh key each time, and go out
+/// `pipeline` at a time: with `pipeline` 1, every request waits for the previous reply.
 async fn drive_connection(
     addr: SocketAddr,
     connection: usize,
@@ -109,45 +112,59 @@ async fn drive_connection(
     stream.set_nodelay(true)?;
     let (reader, writer) = stream.into_split();
     let (mut reader, mut writer) = (BufReader::new(reader), BufWriter::new(writer));
-    // Each pair is a PUT and a GET of the same key; a batch holds `pipeline` requests.
-    let pairs_per_batch = spec.pipeline.div_ceil(2);
-    let batches = spec.requests_per_connection.div_ceil(pairs_per_batch * 2);
-    let mut latencies = Vec::with_capacity(batches * pairs_per_batch * 2);
+    // A whole number of PUT + GET pairs, so that every value written is also read back.
+    let requests = spec.requests_per_connection.div_ceil(2) * 2;
+    let mut latencies = Vec::with_capacity(requests);
     let mut reply = String::new();
-    for batch in 0..batches {
-        let keys: Vec<String> = (0..pairs_per_batch)
-            .map(|pair| format!("k{connection}-{batch}-{pair}"))
-            .collect();
+    let mut batch_start = 0;
+    while batch_start < requests {
+        let batch = batch_start..(batch_start + spec.pipeline).min(requests);
         let sent = Instant::now();
-        for key in &keys {
+        for request in batch.clone() {
             writer
-                .write_all(format!("PUT {key} v-{key}\nGET {key}\n").as_bytes())
+                .write_all(request_line(connection, request).as_bytes())
                 .await?;
         }
         writer.flush().await?;
-        for key in &keys {
-            for expected in ["OK".to_owned(), format!("OK v-{key}")] {
-                reply.clear();
-                if reader.read_line(&mut reply).await? == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection mid-run",
-                    ));
-                }
-                if reply.trim_end() != expected {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("expected {expected:?}, got {:?}", reply.trim_end()),
-                    ));
-                }
+        for request in batch.clone() {
+            reply.clear();
+            if reader.read_line(&mut reply).await? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection mid-run",
+                ));
+            }
+            let expected = expected_reply(connection, request);
+            if reply.trim_end() != expected {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("expected {expected:?}, got {:?}", reply.trim_end()),
+                ));
             }
         }
-        let round_trip = sent.elapsed();
-        latencies.extend(std::iter::repeat_n(round_trip, keys.len() * 2));
+        latencies.extend(std::iter::repeat_n(sent.elapsed(), batch.len()));
+        batch_start = batch.end;
     }
     writer.write_all(b"QUIT\n").await?;
     writer.flush().await?;
     Ok(latencies)
+}
+
+/// Request `index` of a connection: even ones store a fresh key, odd ones read it back.
+fn request_line(connection: usize, index: usize) -> String {
+    let key = format!("k{connection}-{}", index / 2);
+    match index % 2 {
+        0 => format!("PUT {key} v-{key}\n"),
+        _ => format!("GET {key}\n"),
+    }
+}
+
+/// The only correct reply to [`request_line`]`(connection, index)`.
+fn expected_reply(connection: usize, index: usize) -> String {
+    match index % 2 {
+        0 => "OK".to_owned(),
+        _ => format!("OK v-k{connection}-{}", index / 2),
+    }
 }
 
 /// The Python asyncio version of the line protocol (`bench/py_kv_server.py`), run as a
@@ -236,6 +253,15 @@ mod tests {
         assert_eq!(report.percentile(100.0), Duration::from_millis(100));
         assert_eq!(report.percentile(0.0), Duration::from_millis(1));
         assert_eq!(report.throughput(), 50.0);
+    }
+
+    #[test]
+    fn every_value_written_is_read_back_in_order() {
+        assert_eq!(request_line(3, 0), "PUT k3-0 v-k3-0\n");
+        assert_eq!(request_line(3, 1), "GET k3-0\n");
+        assert_eq!(request_line(3, 4), "PUT k3-2 v-k3-2\n");
+        assert_eq!(expected_reply(3, 4), "OK");
+        assert_eq!(expected_reply(3, 5), "OK v-k3-2");
     }
 
     #[test]

@@ -92,7 +92,10 @@ fn resp_serves_what_redis_clients_send() {
     let server = MiniRedis::start().expect("start");
     let mut client = Client::connect(&server);
     assert_eq!(client.ask(&resp(&["PING"])), "+PONG");
-    assert_eq!(client.ask(&resp(&["CONFIG", "GET", "save"])), "*0");
+    assert_eq!(client.ask(&resp(&["CONFIG", "GET", "appendonly"])), "*2");
+    let setting: Vec<String> = (0..4).filter_map(|_| client.line()).collect();
+    assert_eq!(setting, ["$10", "appendonly", "$2", "no"]);
+    assert_eq!(client.ask(&resp(&["CONFIG", "GET", "maxmemory"])), "*0");
     assert_eq!(client.ask(&resp(&["set", "k", "v w"])), "+OK");
     assert_eq!(client.ask(&resp(&["GET", "k"])), "$3");
     assert_eq!(client.line().as_deref(), Some("v w"));
@@ -184,7 +187,7 @@ fn half_frames_and_connection_churn_leave_the_server_healthy() {
         client.send(b"*2\r\n$3\r\nGET\r\n$5\r\nab");
         client.writer.shutdown(Shutdown::Both).expect("disconnect");
     }
-    let cycles = 3000;
+    let cycles = 2000;
     for _ in 0..cycles {
         drop(TcpStream::connect(server.addr()).expect("connect"));
     }
@@ -278,4 +281,21 @@ fn graceful_shutdown_answers_every_request_it_read() {
     }
     assert!(stopped_in < PATIENCE, "shutdown took {stopped_in:?}");
     println!("shutdown after {acknowledged} of 200000 writes, in {stopped_in:?}");
+}
+
+#[test]
+fn fifty_connections_with_and_without_pipelining_get_correct_replies() {
+    use support::loadgen::{run_line_load, LoadSpec};
+    let server = MiniRedis::start().expect("start");
+    for pipeline in [1, 16] {
+        let spec = LoadSpec {
+            connections: 50,
+            requests_per_connection: 100,
+            pipeline,
+        };
+        // The load generator checks every reply, so a lost or reordered one fails here.
+        let report = support::run(run_line_load(server.addr(), spec)).expect("a clean run");
+        assert_eq!(report.requests, 50 * 100, "pipeline {pipeline}");
+    }
+    assert_eq!(server.db().len(), 50 * 50, "one key per PUT + GET pair");
 }

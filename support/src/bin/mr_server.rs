@@ -1,6 +1,7 @@
 //! `mr-server`: the mini Redis of part 17, standalone (`make mr-server`).
 //!
-//! Usage: `mr-server [ADDR] [--max-connections N]` (ADDR defaults to 127.0.0.1:1337).
+//! Usage: `mr-server [ADDR] [--max-connections N] [--workers N]` (ADDR defaults to
+//! 127.0.0.1:1337; workers default to one per core, and 0 means a current-thread runtime).
 //! Ctrl-C shuts it down gracefully: requests already received are answered first.
 //!
 //! This file only parses arguments; the server is `support::mini_redis`, the same code the
@@ -14,12 +15,17 @@ use support::mini_redis::Db;
 struct Args {
     addr: String,
     max_connections: usize,
+    /// Runtime worker threads; `None`: one per core; `Some(0)`: a current-thread runtime.
+    workers: Option<usize>,
 }
+
+const USAGE: &str = "usage: mr-server [ADDR] [--max-connections N] [--workers N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         addr: DEFAULT_ADDR.into(),
         max_connections: DEFAULT_MAX_CONNECTIONS,
+        workers: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
@@ -35,7 +41,14 @@ fn parse_args() -> Result<Args, String> {
                     }
                 };
             }
-            "-h" | "--help" => return Err("usage: mr-server [ADDR] [--max-connections N]".into()),
+            "--workers" => {
+                let value = given.next().ok_or("--workers needs a number")?;
+                let workers = value.parse().map_err(|_| {
+                    format!("--workers must be a number (0: one thread), got {value:?}")
+                })?;
+                args.workers = Some(workers);
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
             addr if !addr.starts_with('-') => args.addr = addr.to_owned(),
             unknown => return Err(format!("unknown option {unknown:?}; see --help")),
         }
@@ -82,7 +95,12 @@ fn main() -> ExitCode {
         }
     };
     let addr = args.addr.clone();
-    match support::run(run(args)) {
+    let served = match args.workers {
+        None => support::run(run(args)),
+        Some(0) => support::run_current_thread(run(args)),
+        Some(workers) => support::run_with_workers(workers, run(args)),
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("mr-server: cannot serve on {addr}: {error}");

@@ -36,7 +36,7 @@ impl Db {
             }
             Command::Del { keys } => Reply::Deleted(self.delete(&keys)),
             Command::Ping { message } => Reply::Pong(message),
-            Command::ConfigGet => Reply::Empty,
+            Command::ConfigGet { parameter } => Reply::Settings(settings(&parameter)),
             Command::Invalid { reason } => Reply::Error(reason),
             Command::Quit => Reply::Error("QUIT is handled by the connection".into()),
         }
@@ -77,6 +77,17 @@ impl Db {
     }
 }
 // ANCHOR_END: db
+
+/// The answer to `CONFIG GET parameter`: the two persistence settings Redis tools ask about
+/// (nothing is saved to disk), and no others.
+fn settings(parameter: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let value: &[u8] = match parameter.to_ascii_lowercase().as_slice() {
+        b"save" => b"",
+        b"appendonly" => b"no",
+        _ => return Vec::new(),
+    };
+    vec![(parameter.to_ascii_lowercase(), value.to_vec())]
+}
 
 #[cfg(test)]
 mod tests {

@@ -65,15 +65,40 @@ pub enum Command {
     Ping {
         message: Option<Vec<u8>>,
     },
-    /// `CONFIG GET ...`: redis-benchmark asks for the server's settings before it starts.
-    /// The answer is "none set", which it accepts.
-    ConfigGet,
+    /// `CONFIG GET parameter`: redis-benchmark asks for `save` and `appendonly` before it
+    /// starts, to print them. This server keeps nothing on disk, and says so.
+    ConfigGet {
+        parameter: Vec<u8>,
+    },
     Quit,
     /// A well-framed request that is not a valid command. It gets an error reply and the
     /// connection stays usable, as the line protocol promises.
     Invalid {
         reason: String,
     },
+}
+
+impl fmt::Display for Command {
+    /// Redis style, with keys and values quoted: `SET "greeting" "hello"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quoted = |bytes: &[u8]| format!("{:?}", String::from_utf8_lossy(bytes));
+        match self {
+            Command::Get { key } => write!(f, "GET {}", quoted(key)),
+            Command::Set { key, value } => write!(f, "SET {} {}", quoted(key), quoted(value)),
+            Command::Del { keys } => {
+                f.write_str("DEL")?;
+                keys.iter()
+                    .try_for_each(|key| write!(f, " {}", quoted(key)))
+            }
+            Command::Ping { message: None } => f.write_str("PING"),
+            Command::Ping {
+                message: Some(message),
+            } => write!(f, "PING {}", quoted(message)),
+            Command::ConfigGet { parameter } => write!(f, "CONFIG GET {}", quoted(parameter)),
+            Command::Quit => f.write_str("QUIT"),
+            Command::Invalid { reason } => write!(f, "invalid ({reason})"),
+        }
+    }
 }
 
 /// The outcome of a command, before it is encoded for one protocol.
@@ -85,8 +110,8 @@ pub enum Reply {
     /// A `DEL`: how many keys were there.
     Deleted(usize),
     Pong(Option<Vec<u8>>),
-    /// An empty list (the answer to `CONFIG GET`).
-    Empty,
+    /// Settings as name-value pairs (the answer to `CONFIG GET`).
+    Settings(Vec<(Vec<u8>, Vec<u8>)>),
     Error(String),
 }
 
@@ -276,7 +301,9 @@ fn resp_command(args: &[&[u8]]) -> Command {
             message: Some(owned(args[1])),
         },
         (b"QUIT", 1) => Command::Quit,
-        (b"CONFIG", 2..) if args[1].eq_ignore_ascii_case(b"GET") => Command::ConfigGet,
+        (b"CONFIG", 3) if args[1].eq_ignore_ascii_case(b"GET") => Command::ConfigGet {
+            parameter: owned(args[2]),
+        },
         (b"GET" | b"SET" | b"DEL" | b"PING" | b"QUIT", _) => invalid(format!(
             "wrong number of arguments for '{}' command",
             String::from_utf8_lossy(&name).to_lowercase()
@@ -300,7 +327,7 @@ pub fn encode_reply(protocol: Protocol, reply: &Reply, out: &mut Vec<u8>) {
 
 fn encode_line_reply(reply: &Reply, out: &mut Vec<u8>) {
     match reply {
-        Reply::Ok | Reply::Deleted(_) | Reply::Empty => out.extend_from_slice(b"OK\n"),
+        Reply::Ok | Reply::Deleted(_) | Reply::Settings(_) => out.extend_from_slice(b"OK\n"),
         Reply::Value(None) => out.extend_from_slice(b"NONE\n"),
         // A value stored over RESP may hold a newline, which would end the reply early and
         // desynchronise the client. It cannot be shown on this protocol, so say so.
@@ -325,20 +352,28 @@ fn encode_resp_reply(reply: &Reply, out: &mut Vec<u8>) {
     match reply {
         Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
         Reply::Value(None) => out.extend_from_slice(b"$-1\r\n"),
-        Reply::Value(Some(value)) | Reply::Pong(Some(value)) => {
-            out.extend_from_slice(format!("${}\r\n", value.len()).as_bytes());
-            out.extend_from_slice(value);
-            out.extend_from_slice(b"\r\n");
-        }
+        Reply::Value(Some(value)) | Reply::Pong(Some(value)) => encode_bulk(value, out),
         Reply::Deleted(count) => out.extend_from_slice(format!(":{count}\r\n").as_bytes()),
         Reply::Pong(None) => out.extend_from_slice(b"+PONG\r\n"),
-        Reply::Empty => out.extend_from_slice(b"*0\r\n"),
+        Reply::Settings(pairs) => {
+            out.extend_from_slice(format!("*{}\r\n", pairs.len() * 2).as_bytes());
+            for (name, value) in pairs {
+                encode_bulk(name, out);
+                encode_bulk(value, out);
+            }
+        }
         Reply::Error(message) => {
             out.extend_from_slice(b"-ERR ");
             out.extend_from_slice(one_line(message).as_bytes());
             out.extend_from_slice(b"\r\n");
         }
     }
+}
+
+fn encode_bulk(value: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("${}\r\n", value.len()).as_bytes());
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
 }
 // ANCHOR_END: encode
 
@@ -472,7 +507,12 @@ mod tests {
                 .0
         };
         assert_eq!(parse(&["ping"]), Command::Ping { message: None });
-        assert_eq!(parse(&["CONFIG", "GET", "save"]), Command::ConfigGet);
+        assert_eq!(
+            parse(&["CONFIG", "GET", "save"]),
+            Command::ConfigGet {
+                parameter: b"save".to_vec()
+            }
+        );
         assert_eq!(
             parse(&["DEL", "a", "b"]),
             Command::Del {
@@ -511,6 +551,16 @@ mod tests {
     }
 
     #[test]
+    fn commands_display_redis_style() {
+        assert_eq!(
+            line("PUT k hello world").to_string(),
+            r#"SET "k" "hello world""#
+        );
+        assert_eq!(line("DEL k").to_string(), r#"DEL "k""#);
+        assert_eq!(line("GET").to_string(), "invalid (usage: GET key)");
+    }
+
+    #[test]
     fn replies_encode_for_each_protocol() {
         use Protocol::{Line, Resp};
         assert_eq!(
@@ -531,7 +581,12 @@ mod tests {
         assert_eq!(encoded(Resp, Reply::Value(None)), "$-1\r\n");
         assert_eq!(encoded(Resp, Reply::Deleted(2)), ":2\r\n");
         assert_eq!(encoded(Resp, Reply::Pong(None)), "+PONG\r\n");
-        assert_eq!(encoded(Resp, Reply::Empty), "*0\r\n");
+        assert_eq!(encoded(Resp, Reply::Settings(Vec::new())), "*0\r\n");
+        let save = (b"save".to_vec(), Vec::new());
+        assert_eq!(
+            encoded(Resp, Reply::Settings(vec![save])),
+            "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"
+        );
         assert_eq!(encoded(Resp, Reply::Error("no".into())), "-ERR no\r\n");
     }
 }
