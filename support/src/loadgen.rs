@@ -1,20 +1,20 @@
 //! A load generator for the mini Redis line protocol (part 17 and `make bench`).
 //!
 //! Each connection is a task that sends `PUT` and `GET` requests, `pipeline` requests per
-//! write, then reads their replies before writing the next batch. Every reply is checked (a `GET` must return the
-//! value the `PUT` before it stored), so a server that drops or reorders replies fails the run
-//! instead of looking fast. The same client drives every server being compared, so the numbers
+//! write, then reads their replies before writing the next batch. Every reply is checked (a
+//! `GET` must return the value the `PUT` before it stored), so a server that drops or
+//! reorders replies fails the run instead of looking fast. The same client drives every server being compared, so the numbers
 //! differ only by the server.
 //!
 //! Latency is measured per batch, from the write to the last reply, and counted once per
 //! request in the batch: with pipelining, a request's latency is its batch's round trip.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The shape of a load run.
@@ -80,10 +80,15 @@ pub async fn run_line_load(addr: SocketAddr, spec: LoadSpec) -> io::Result<LoadR
             "connections and pipeline must be at least 1",
         ));
     }
+    // Connect everyone first, and only then start the clock: a burst of connects can meet
+    // a full SYN queue and a 1 s retransmission, which says nothing about serving requests.
+    let streams =
+        futures::future::try_join_all((0..spec.connections).map(|_| TcpStream::connect(addr)))
+            .await?;
     let started = Instant::now();
     let mut connections = tokio::task::JoinSet::new();
-    for connection in 0..spec.connections {
-        connections.spawn(drive_connection(addr, connection, spec));
+    for (connection, stream) in streams.into_iter().enumerate() {
+        connections.spawn(drive_connection(stream, connection, spec));
     }
     let mut latencies = Vec::new();
     while let Some(finished) = connections.join_next().await {
@@ -103,68 +108,114 @@ pub async fn run_line_load(addr: SocketAddr, spec: LoadSpec) -> io::Result<LoadR
 ///
 /// The requests alternate `PUT k v` and `GET k` for a fresh key each time, and go out
 /// `pipeline` at a time: with `pipeline` 1, every request waits for the previous reply.
+///
+/// The client must cost far less than the servers it measures, or it would measure itself.
+/// So each batch is rendered into one reused buffer and sent with one write, and since the
+/// correct replies are known in advance, they are rendered too and the bytes that come back
+/// are compared with them: no per-reply parsing or allocation.
 async fn drive_connection(
-    addr: SocketAddr,
+    mut stream: TcpStream,
     connection: usize,
     spec: LoadSpec,
 ) -> io::Result<Vec<Duration>> {
-    let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (reader, writer) = stream.into_split();
-    let (mut reader, mut writer) = (BufReader::new(reader), BufWriter::new(writer));
     // A whole number of PUT + GET pairs, so that every value written is also read back.
     let requests = spec.requests_per_connection.div_ceil(2) * 2;
     let mut latencies = Vec::with_capacity(requests);
-    let mut reply = String::new();
+    let (mut outgoing, mut expected, mut incoming) = (Vec::new(), Vec::new(), Vec::new());
     let mut batch_start = 0;
     while batch_start < requests {
         let batch = batch_start..(batch_start + spec.pipeline).min(requests);
+        outgoing.clear();
+        expected.clear();
+        for request in batch.clone() {
+            write_request(&mut outgoing, connection, request);
+            write_expected_reply(&mut expected, connection, request);
+        }
         let sent = Instant::now();
-        for request in batch.clone() {
-            writer
-                .write_all(request_line(connection, request).as_bytes())
-                .await?;
-        }
-        writer.flush().await?;
-        for request in batch.clone() {
-            reply.clear();
-            if reader.read_line(&mut reply).await? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the server closed the connection mid-run",
-                ));
-            }
-            let expected = expected_reply(connection, request);
-            if reply.trim_end() != expected {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("expected {expected:?}, got {:?}", reply.trim_end()),
-                ));
-            }
-        }
+        stream.write_all(&outgoing).await?;
+        read_expected(&mut stream, &expected, &mut incoming).await?;
         latencies.extend(std::iter::repeat_n(sent.elapsed(), batch.len()));
         batch_start = batch.end;
     }
-    writer.write_all(b"QUIT\n").await?;
-    writer.flush().await?;
+    stream.write_all(b"QUIT\n").await?;
     Ok(latencies)
 }
 
-/// Request `index` of a connection: even ones store a fresh key, odd ones read it back.
-fn request_line(connection: usize, index: usize) -> String {
-    let key = format!("k{connection}-{}", index / 2);
-    match index % 2 {
-        0 => format!("PUT {key} v-{key}\n"),
-        _ => format!("GET {key}\n"),
+/// How long one batch's replies may take before the run fails instead of hanging (a server
+/// that sends a short wrong reply and keeps the connection open would otherwise stall it).
+const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads exactly `expected.len()` bytes and fails as soon as one differs from `expected`.
+async fn read_expected(
+    stream: &mut TcpStream,
+    expected: &[u8],
+    incoming: &mut Vec<u8>,
+) -> io::Result<()> {
+    incoming.resize(expected.len(), 0);
+    let mut filled = 0;
+    while filled < expected.len() {
+        let read = tokio::time::timeout(BATCH_TIMEOUT, stream.read(&mut incoming[filled..]))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no reply within 10 s"))??;
+        if read == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection mid-run",
+            ));
+        }
+        let new = filled..filled + read;
+        if incoming[new.clone()] != expected[new.clone()] {
+            return Err(wrong_reply(expected, &incoming[..new.end]));
+        }
+        filled = new.end;
     }
+    Ok(())
 }
 
-/// The only correct reply to [`request_line`]`(connection, index)`.
-fn expected_reply(connection: usize, index: usize) -> String {
-    match index % 2 {
-        0 => "OK".to_owned(),
-        _ => format!("OK v-k{connection}-{}", index / 2),
-    }
+/// An error naming the first reply line that differs from the expected one.
+fn wrong_reply(expected: &[u8], received: &[u8]) -> io::Error {
+    let differs_at = expected
+        .iter()
+        .zip(received)
+        .position(|(want, got)| want != got)
+        .unwrap_or(received.len());
+    let line_start = |text: &[u8]| {
+        text[..differs_at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1)
+    };
+    let line = |text: &[u8]| {
+        let start = line_start(text);
+        let end = text[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |at| start + at);
+        String::from_utf8_lossy(&text[start..end]).into_owned()
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("expected {:?}, got {:?}", line(expected), line(received)),
+    )
+}
+
+/// Appends request `index` of a connection: even ones store a fresh key, odd ones read it.
+fn write_request(out: &mut Vec<u8>, connection: usize, index: usize) {
+    let pair = index / 2;
+    // Writing into a Vec cannot fail.
+    let _ = match index % 2 {
+        0 => writeln!(out, "PUT k{connection}-{pair} v-k{connection}-{pair}"),
+        _ => writeln!(out, "GET k{connection}-{pair}"),
+    };
+}
+
+/// Appends the only correct reply to request `index` of a connection.
+fn write_expected_reply(out: &mut Vec<u8>, connection: usize, index: usize) {
+    let _ = match index % 2 {
+        0 => writeln!(out, "OK"),
+        _ => writeln!(out, "OK v-k{connection}-{}", index / 2),
+    };
 }
 
 /// The Python asyncio version of the line protocol (`bench/py_kv_server.py`), run as a
@@ -257,11 +308,20 @@ mod tests {
 
     #[test]
     fn every_value_written_is_read_back_in_order() {
-        assert_eq!(request_line(3, 0), "PUT k3-0 v-k3-0\n");
-        assert_eq!(request_line(3, 1), "GET k3-0\n");
-        assert_eq!(request_line(3, 4), "PUT k3-2 v-k3-2\n");
-        assert_eq!(expected_reply(3, 4), "OK");
-        assert_eq!(expected_reply(3, 5), "OK v-k3-2");
+        let (mut requests, mut replies) = (Vec::new(), Vec::new());
+        for index in 4..6 {
+            write_request(&mut requests, 3, index);
+            write_expected_reply(&mut replies, 3, index);
+        }
+        assert_eq!(requests, b"PUT k3-2 v-k3-2\nGET k3-2\n");
+        assert_eq!(replies, b"OK\nOK v-k3-2\n");
+    }
+
+    #[test]
+    fn a_wrong_reply_is_named_by_its_line() {
+        let error = wrong_reply(b"OK\nOK v-k1-0\n", b"OK\nNONE\n");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(error.to_string(), r#"expected "OK v-k1-0", got "NONE""#);
     }
 
     #[test]
