@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nbrunner import cell_failures, locked, run_notebook
+from nbrunner import cell_failures, free_build_dir, locked, run_notebook
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Dependency-free cells compile in about a second; a fixture that needs the support crate
@@ -101,3 +101,11 @@ def test_an_exclusive_notebook_waits_for_shared_ones(tmp_path):
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
     with open(lock) as probe:
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+
+
+def test_kernels_running_at_once_get_separate_build_dirs_and_reuse_them(tmp_path):
+    with free_build_dir(tmp_path) as first, free_build_dir(tmp_path) as second:
+        assert first != second, "two kernels at once never share a build directory"
+    with free_build_dir(tmp_path) as later:
+        assert later == first, "a free warm directory is reused before a new one is made"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["slot-0", "slot-1"]
