@@ -2,7 +2,8 @@
 
 The kernel is evcxr_jupyter with EVCXR_CONFIG_DIR pointing at this folder, so every kernel
 started for the survey reads init.evcxr (dependency cache on) whatever the user's own evcxr
-configuration says.
+configuration says. It is started through kernel_slots.py, which runs it in a build directory
+of the survey's pool (warm after the first kernel) with the pool's compilation cache.
 
 Usage: python evcxr/install_kernel.py PATH_TO_evcxr_jupyter
 """
@@ -19,8 +20,10 @@ DISPLAY_NAME = "Rust (async survey)"
 
 
 def kernel_spec(evcxr_jupyter: Path, config_dir: Path) -> dict:
+    # Started through kernel_slots.py, which gives each kernel a warm build directory.
+    launcher = [sys.executable, str(config_dir / "kernel_slots.py")]
     return {
-        "argv": [str(evcxr_jupyter), "--control_file", "{connection_file}"],
+        "argv": [*launcher, str(evcxr_jupyter), "--control_file", "{connection_file}"],
         "display_name": DISPLAY_NAME,
         "language": "rust",
         "interrupt_mode": "message",

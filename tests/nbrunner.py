@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import itertools
 import os
 import re
 import sys
@@ -36,21 +35,14 @@ from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "evcxr"))
+import kernel_slots  # noqa: E402  (lives with the kernel spec, which uses it too)
+
 KERNEL_NAME = "rust-async-survey"
 REPO = Path(__file__).resolve().parent.parent
-# evcxr build directories live here, kept between runs. Two kernels must never build in one
-# directory at once, but kernels that run one after another can share one: every notebook
-# has the same dependency set, so the second one finds it built and only checks freshness
-# (about 5 s instead of 15 s with evcxr's cache, or a minute without). So there is a pool of
-# "slots", one per kernel running at once, each reused by the notebooks that follow.
-BUILD_ROOT = REPO / ".build" / "evcxr"
-# evcxr's compilation cache (`:cache` in evcxr/init.evcxr), kept here rather than in
-# ~/.cache. A cached crate comes back with the dependency info of the directory it was first
-# built in, and for a crate whose build script generates code (serde_core) that info names
-# a file in that directory's target. If the directory is gone, cargo finds the crate stale
-# and rebuilds it and everything above it for *every cell*. With the cache here, the paths
-# it records are this pool's slots, which live and die with it.
-CACHE_HOME = BUILD_ROOT / "cache"
+# evcxr build directories: a pool of slots, reused by the kernels that follow (see
+# evcxr/kernel_slots.py), with evcxr's cache beside them.
+BUILD_ROOT = kernel_slots.BUILD_ROOT
 # The kernels' own logs (cargo's progress, evcxr's errors), one per notebook.
 LOG_DIR = BUILD_ROOT / "logs"
 # Held while a setup cell builds the dependencies into a new build directory. Kernels running
@@ -185,7 +177,7 @@ def run_notebook(
     """Execute every code cell of the notebook at ``path`` in a fresh kernel and judge it.
 
     ``build_dir`` is evcxr's build directory (EVCXR_TMPDIR), by default a free slot of the
-    pool under BUILD_ROOT; the kernel's own log goes to LOG_DIR.
+    pool (evcxr/kernel_slots.py); the kernel's own log goes to LOG_DIR.
 
     The first code cell gets ``setup_timeout`` (it may build the dependencies), every other
     cell ``cell_timeout``. Execution stops at the first failing cell: later cells usually
@@ -211,13 +203,15 @@ def run_notebook(
     try:
         with (
             locked(CPU_LOCK, fcntl.LOCK_EX if exclusive_cpu else fcntl.LOCK_SH),
-            free_build_dir() if build_dir is None else contextlib.nullcontext(build_dir) as slot,
+            kernel_slots.free_slot()
+            if build_dir is None
+            else contextlib.nullcontext(build_dir) as slot,
             open(LOG_DIR / f"{path.stem}.log", "w") as kernel_log,
         ):
             build_dir = Path(slot).resolve()
-            cold_build = not (build_dir / "target").exists()
+            cold_build = kernel_slots.is_cold(build_dir)
             build_dir.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, "EVCXR_TMPDIR": str(build_dir), "XDG_CACHE_HOME": str(CACHE_HOME)}
+            env = {**os.environ, **kernel_slots.kernel_env(build_dir)}
             kernel_log.write(f"EVCXR_TMPDIR={build_dir}\n")
             kernel_log.flush()
             with client.setup_kernel(env=env, stdout=kernel_log, stderr=kernel_log):
@@ -249,26 +243,6 @@ def run_cells(client, notebook, report: NotebookReport, timeouts, cold_build: bo
         if not passed:
             return
     drain(client, report)
-
-
-@contextlib.contextmanager
-def free_build_dir(root: Path = BUILD_ROOT):
-    """Yields a build directory of the pool under ``root`` that no other kernel is using,
-    held until the block ends. Slots are tried in order, so the warm ones (the low numbers)
-    are reused first; a new slot is made only when every existing one is busy."""
-    for index in itertools.count():
-        slot = root / f"slot-{index}"
-        slot.mkdir(parents=True, exist_ok=True)
-        with open(slot / "in-use.lock", "a") as lock_file:
-            try:
-                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue
-            try:
-                yield slot
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
-            return
 
 
 @contextlib.contextmanager

@@ -5,11 +5,14 @@ most of these cells as successful, so these tests prove the runner's own judgeme
 """
 
 import fcntl
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from nbrunner import cell_failures, free_build_dir, locked, run_notebook
+from nbrunner import cell_failures, kernel_slots, locked, run_notebook
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Dependency-free cells compile in about a second; a fixture that needs the support crate
@@ -104,8 +107,29 @@ def test_an_exclusive_notebook_waits_for_shared_ones(tmp_path):
 
 
 def test_kernels_running_at_once_get_separate_build_dirs_and_reuse_them(tmp_path):
-    with free_build_dir(tmp_path) as first, free_build_dir(tmp_path) as second:
+    with kernel_slots.free_slot(tmp_path) as first, kernel_slots.free_slot(tmp_path) as second:
         assert first != second, "two kernels at once never share a build directory"
-    with free_build_dir(tmp_path) as later:
+        assert kernel_slots.is_cold(first)
+    with kernel_slots.free_slot(tmp_path) as later:
         assert later == first, "a free warm directory is reused before a new one is made"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["slot-0", "slot-1"]
+
+
+def test_the_launcher_holds_its_slot_for_the_kernels_life(tmp_path):
+    # A stand-in for evcxr_jupyter: reports the build directory it was given, then waits.
+    kernel = tmp_path / "fake_kernel.sh"
+    kernel.write_text('#!/bin/sh\necho "$EVCXR_TMPDIR"\nread line\n')
+    kernel.chmod(0o755)
+    launcher = [sys.executable, str(kernel_slots.__file__), str(kernel)]
+    env = {k: v for k, v in os.environ.items() if k != "EVCXR_TMPDIR"}
+    env["SURVEY_BUILD_ROOT"] = str(tmp_path / "pool")
+    with subprocess.Popen(
+        launcher, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as running:
+        slot = Path(running.stdout.readline().strip())
+        assert slot.name == "slot-0"
+        with kernel_slots.free_slot(tmp_path / "pool") as other:
+            assert other.name == "slot-1", "the running kernel still holds slot-0"
+        running.communicate("done\n")
+    with kernel_slots.free_slot(tmp_path / "pool") as after:
+        assert after.name == "slot-0", "the slot is free once the kernel has exited"
