@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Dependency-free cells compile in about a second; a fixture that needs the support crate
 # may build it first.
 CELL_TIMEOUT = 120
-HANG_TIMEOUT = 20
+HANG_TIMEOUT = 8
 
 REJECTED = {
     "bad_compile": "mismatched types",
