@@ -200,13 +200,18 @@ fn wrong_reply(expected: &[u8], received: &[u8]) -> io::Error {
     )
 }
 
-/// Appends request `index` of a connection: even ones store a fresh key, odd ones read it.
+/// Keys each connection cycles through. A bounded keyspace (like redis-benchmark's `-r`)
+/// measures serving requests rather than growing a hash map without end. Values carry the
+/// request number, so a stale value from an earlier round still fails the check.
+pub const KEYS_PER_CONNECTION: usize = 1000;
+
+/// Appends request `index` of a connection: even ones store a value, odd ones read it back.
 fn write_request(out: &mut Vec<u8>, connection: usize, index: usize) {
-    let pair = index / 2;
+    let (pair, key) = (index / 2, index / 2 % KEYS_PER_CONNECTION);
     // Writing into a Vec cannot fail.
     let _ = match index % 2 {
-        0 => writeln!(out, "PUT k{connection}-{pair} v-k{connection}-{pair}"),
-        _ => writeln!(out, "GET k{connection}-{pair}"),
+        0 => writeln!(out, "PUT k{connection}-{key} v-{connection}-{pair}"),
+        _ => writeln!(out, "GET k{connection}-{key}"),
     };
 }
 
@@ -214,7 +219,7 @@ fn write_request(out: &mut Vec<u8>, connection: usize, index: usize) {
 fn write_expected_reply(out: &mut Vec<u8>, connection: usize, index: usize) {
     let _ = match index % 2 {
         0 => writeln!(out, "OK"),
-        _ => writeln!(out, "OK v-k{connection}-{}", index / 2),
+        _ => writeln!(out, "OK v-{connection}-{}", index / 2),
     };
 }
 
@@ -313,15 +318,25 @@ mod tests {
             write_request(&mut requests, 3, index);
             write_expected_reply(&mut replies, 3, index);
         }
-        assert_eq!(requests, b"PUT k3-2 v-k3-2\nGET k3-2\n");
-        assert_eq!(replies, b"OK\nOK v-k3-2\n");
+        assert_eq!(requests, b"PUT k3-2 v-3-2\nGET k3-2\n");
+        assert_eq!(replies, b"OK\nOK v-3-2\n");
+        // A later round reuses the key with a new value: an old value would not pass.
+        let (mut requests, mut replies) = (Vec::new(), Vec::new());
+        let index = 2 * (KEYS_PER_CONNECTION + 2) + 1;
+        write_request(&mut requests, 3, index);
+        write_expected_reply(&mut replies, 3, index);
+        assert_eq!(requests, b"GET k3-2\n");
+        assert_eq!(
+            replies,
+            format!("OK v-3-{}\n", KEYS_PER_CONNECTION + 2).as_bytes()
+        );
     }
 
     #[test]
     fn a_wrong_reply_is_named_by_its_line() {
-        let error = wrong_reply(b"OK\nOK v-k1-0\n", b"OK\nNONE\n");
+        let error = wrong_reply(b"OK\nOK v-1-0\n", b"OK\nNONE\n");
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
-        assert_eq!(error.to_string(), r#"expected "OK v-k1-0", got "NONE""#);
+        assert_eq!(error.to_string(), r#"expected "OK v-1-0", got "NONE""#);
     }
 
     #[test]
