@@ -79,7 +79,7 @@ async fn run(args: Args) -> std::io::Result<()> {
     )
     .await?;
     println!(
-        "mini redis stopped after {} connections ({} failed accepts)",
+        "mini redis stopped; connections served: {}, failed accepts: {}",
         stats.accepted(),
         stats.accept_errors()
     );

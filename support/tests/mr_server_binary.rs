@@ -1,0 +1,73 @@
+//! `mr-server`, the program `make mr-server` runs: it serves, refuses bad arguments with a
+//! message, and stops gracefully on Ctrl-C (SIGINT).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const MR_SERVER: &str = env!("CARGO_BIN_EXE_mr-server");
+
+#[test]
+fn serves_until_ctrl_c_then_stops_cleanly() {
+    let mut server = Command::new(MR_SERVER)
+        .arg("127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start mr-server");
+    let mut stdout = BufReader::new(server.stdout.take().expect("piped"));
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).expect("a banner");
+    // "mini redis listening on 127.0.0.1:PORT (line protocol and RESP; ...)"
+    let addr = banner
+        .strip_prefix("mini redis listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected banner {banner:?}"))
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+
+    let mut client = TcpStream::connect(&addr).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    client.write_all(b"PUT k v\nGET k\n").expect("send");
+    let mut replies = [0u8; 8];
+    client.read_exact(&mut replies).expect("two replies");
+    assert_eq!(&replies, b"OK\nOK v\n");
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(interrupted.success());
+    // The open client is told the server is leaving (end of stream), not left hanging.
+    let mut rest = Vec::new();
+    client
+        .read_to_end(&mut rest)
+        .expect("a clean end of stream");
+    assert!(rest.is_empty());
+    let status = server.wait().expect("mr-server exits");
+    assert!(status.success(), "{status}");
+    let mut farewell = String::new();
+    stdout
+        .read_to_string(&mut farewell)
+        .expect("the last words");
+    assert!(
+        farewell.contains("mini redis stopped after 1 connections"),
+        "{farewell:?}"
+    );
+}
+
+#[test]
+fn bad_arguments_get_a_message_and_exit_code_2() {
+    for args in [
+        &["--max-connections", "0"][..],
+        &["--workers", "x"],
+        &["--bogus"],
+    ] {
+        let output = Command::new(MR_SERVER).args(args).output().expect("run");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.starts_with("mr-server: "), "{args:?}: {message}");
+    }
+}
