@@ -208,11 +208,7 @@ fn half_frames_and_connection_churn_leave_the_server_healthy() {
 
 #[test]
 fn the_connection_limit_holds_further_clients_back() {
-    let config = Config {
-        max_connections: 1,
-        ..Config::default()
-    };
-    let server = MiniRedis::start_with(config).expect("start");
+    let server = MiniRedis::start_with(Config::default().max_connections(1)).expect("start");
     let mut first = Client::connect(&server);
     assert_eq!(first.ask("PUT a 1\n"), "OK");
     // The second client connects (the kernel's backlog accepts it) but is not served...
@@ -307,5 +303,43 @@ fn fifty_connections_with_and_without_pipelining_get_correct_replies() {
         server.db().len(),
         50 * 50,
         "one key per PUT + GET pair (under 1000 per connection)"
+    );
+}
+
+#[test]
+fn idle_clients_are_disconnected_and_busy_ones_are_not() {
+    let idle_timeout = Duration::from_millis(300);
+    let config = Config::default().idle_timeout(Some(idle_timeout));
+    let server = MiniRedis::start_with(config).expect("start");
+    let mut idle = Client::connect(&server);
+    // Half a request is not progress: a client trickling bytes is idle too.
+    idle.send(b"GET ");
+    let connected = Instant::now();
+    let idle_watch = std::thread::spawn(move || {
+        assert!(idle.closed_by_server(), "the idle client was disconnected");
+        connected.elapsed()
+    });
+    let mut busy = Client::connect(&server);
+    for i in 0..8 {
+        assert_eq!(
+            busy.ask(&format!("PUT k{i} {i}\n")),
+            "OK",
+            "busy clients stay"
+        );
+        std::thread::sleep(idle_timeout / 3);
+    }
+    let idle_for = idle_watch.join().expect("idle client thread");
+    assert!(
+        idle_for >= idle_timeout,
+        "disconnected early, after {idle_for:?}"
+    );
+    assert!(
+        idle_for < idle_timeout * 3,
+        "disconnected late, after {idle_for:?}"
+    );
+    assert_eq!(
+        busy.ask("GET k7\n"),
+        "OK 7",
+        "after 8 x 100 ms, the busy client is still served"
     );
 }

@@ -59,6 +59,7 @@ fn serves_until_ctrl_c_then_stops_cleanly() {
 fn bad_arguments_get_a_message_and_exit_code_2() {
     for args in [
         &["--max-connections", "0"][..],
+        &["--idle-timeout", "-1"],
         &["--workers", "x"],
         &["--bogus"],
     ] {

@@ -1,7 +1,8 @@
 //! `mr-server`: the mini Redis of part 17, standalone (`make mr-server`).
 //!
-//! Usage: `mr-server [ADDR] [--max-connections N] [--workers N]` (ADDR defaults to
-//! 127.0.0.1:1337; workers default to one per core, and 0 means a current-thread runtime).
+//! Usage: `mr-server [ADDR] [--max-connections N] [--idle-timeout SECONDS] [--workers N]`
+//! (ADDR defaults to 127.0.0.1:1337; idle clients are dropped after 300 s, 0 means never;
+//! workers default to one per core, and 0 means a current-thread runtime).
 //! Ctrl-C shuts it down gracefully: requests already received are answered first.
 //!
 //! This file only parses arguments; the server is `support::mini_redis`, the same code the
@@ -9,22 +10,24 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use support::mini_redis::server::{serve, Stats, DEFAULT_ADDR, DEFAULT_MAX_CONNECTIONS};
+use std::time::Duration;
+use support::mini_redis::server::{serve, Limits, Stats, DEFAULT_ADDR};
 use support::mini_redis::Db;
 
 struct Args {
     addr: String,
-    max_connections: usize,
+    limits: Limits,
     /// Runtime worker threads; `None`: one per core; `Some(0)`: a current-thread runtime.
     workers: Option<usize>,
 }
 
-const USAGE: &str = "usage: mr-server [ADDR] [--max-connections N] [--workers N]";
+const USAGE: &str =
+    "usage: mr-server [ADDR] [--max-connections N] [--idle-timeout SECONDS] [--workers N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         addr: DEFAULT_ADDR.into(),
-        max_connections: DEFAULT_MAX_CONNECTIONS,
+        limits: Limits::default(),
         workers: None,
     };
     let mut given = std::env::args().skip(1);
@@ -32,7 +35,7 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--max-connections" => {
                 let value = given.next().ok_or("--max-connections needs a number")?;
-                args.max_connections = match value.parse() {
+                args.limits.max_connections = match value.parse() {
                     Ok(limit) if limit > 0 => limit,
                     _ => {
                         return Err(format!(
@@ -40,6 +43,15 @@ fn parse_args() -> Result<Args, String> {
                         ))
                     }
                 };
+            }
+            "--idle-timeout" => {
+                let value = given
+                    .next()
+                    .ok_or("--idle-timeout needs a number of seconds")?;
+                let seconds: u64 = value.parse().map_err(|_| {
+                    format!("--idle-timeout must be whole seconds (0: never), got {value:?}")
+                })?;
+                args.limits.idle_timeout = (seconds > 0).then(|| Duration::from_secs(seconds));
             }
             "--workers" => {
                 let value = given.next().ok_or("--workers needs a number")?;
@@ -61,7 +73,7 @@ async fn run(args: Args) -> std::io::Result<()> {
     println!(
         "mini redis listening on {} (line protocol and RESP; at most {} clients); Ctrl-C stops it",
         listener.local_addr()?,
-        args.max_connections
+        args.limits.max_connections
     );
     let stats = Arc::new(Stats::default());
     let ctrl_c = async {
@@ -70,14 +82,7 @@ async fn run(args: Args) -> std::io::Result<()> {
             std::future::pending::<()>().await;
         }
     };
-    serve(
-        listener,
-        Db::new(),
-        args.max_connections,
-        stats.clone(),
-        ctrl_c,
-    )
-    .await?;
+    serve(listener, Db::new(), args.limits, stats.clone(), ctrl_c).await?;
     println!(
         "mini redis stopped; connections served: {}, failed accepts: {}",
         stats.accepted(),

@@ -16,12 +16,16 @@ const READ_CHUNK: usize = 16 * 1024;
 /// megabyte of `GET`s for a large value would make the server build gigabytes of replies.
 const WRITE_AT: usize = 64 * 1024;
 
+/// Stands for "no idle timeout": far enough away never to come (tokio timers reach about two
+/// years ahead).
+const NEVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// How long a closing connection keeps reading (and discarding) what the client still sends.
 const LINGER: Duration = Duration::from_millis(500);
 
 // ANCHOR: connection
-/// Serves one client until it leaves, sends `QUIT`, breaks the framing, or `shutdown` flips
-/// to `true`.
+/// Serves one client until it leaves, sends `QUIT`, breaks the framing, completes no
+/// request for `idle_timeout`, or `shutdown` flips to `true`.
 ///
 /// The loop answers every complete request in the buffer, writes all those replies at once,
 /// then reads more. A client that pipelines many requests per write therefore gets its
@@ -33,15 +37,23 @@ const LINGER: Duration = Duration::from_millis(500);
 pub async fn serve_connection(
     mut stream: TcpStream,
     db: Db,
+    idle_timeout: Option<Duration>,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let mut input: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut output: Vec<u8> = Vec::new();
     let mut protocol = None;
+    // One timer for the connection's life, pushed back whenever a request completes.
+    let idle_for = idle_timeout.unwrap_or(NEVER);
+    let idle = tokio::time::sleep(idle_for);
+    tokio::pin!(idle);
     loop {
         if let Some(protocol) = protocol {
             let (used, done) =
                 answer_buffered(protocol, &input, &db, &mut stream, &mut output).await?;
+            if used > 0 {
+                idle.as_mut().reset(tokio::time::Instant::now() + idle_for);
+            }
             input.drain(..used);
             stream.write_all(&output).await?;
             output.clear();
@@ -54,6 +66,7 @@ pub async fn serve_connection(
             read = stream.read_buf(&mut input) => read?,
             // Also fires if the server dropped the sender: stop either way.
             _ = shutdown.changed() => return close_gracefully(stream).await,
+            () = &mut idle => return close_gracefully(stream).await,
         };
         if read == 0 {
             // The client left. A half-received request is dropped; it was never answered.

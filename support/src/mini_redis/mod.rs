@@ -21,7 +21,7 @@ pub mod server;
 
 pub use db::Db;
 pub use protocol::{Command, Protocol, Reply};
-pub use server::{serve, Config, MiniRedis, Stats, DEFAULT_ADDR};
+pub use server::{serve, Config, Limits, MiniRedis, Stats, DEFAULT_ADDR};
 
 use std::fmt;
 

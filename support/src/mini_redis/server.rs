@@ -16,8 +16,26 @@ use tokio::task::JoinSet;
 /// The address `make mr-server` listens on.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:1337";
 
-/// How many clients may be connected at once unless configured otherwise.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// What the server allows its clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Clients served at once; more wait in the kernel's backlog until one leaves.
+    pub max_connections: usize,
+    /// A client that completes no request for this long is disconnected. Without it, clients
+    /// that connect and then idle (or trickle a byte at a time) could keep every slot taken.
+    /// `None`: never.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    /// 1024 clients; five idle minutes.
+    fn default() -> Limits {
+        Limits {
+            max_connections: 1024,
+            idle_timeout: Some(Duration::from_secs(300)),
+        }
+    }
+}
 
 /// How long a graceful shutdown waits for connections to finish. A client that stops reading
 /// its replies could otherwise hold the server up forever; after this, its task is aborted.
@@ -59,8 +77,8 @@ impl Drop for OpenConnection {
 }
 
 // ANCHOR: serve
-/// Serves `db` on `listener` until `shutdown` completes, with at most `max_connections`
-/// clients at once; then finishes the requests in flight and returns.
+/// Serves `db` on `listener` until `shutdown` completes, within `limits`; then finishes the
+/// requests in flight and returns.
 ///
 /// The limit is a semaphore whose permit is taken *before* `accept`: at the limit, the server
 /// stops accepting and further clients wait in the kernel's backlog until someone leaves. The
@@ -68,11 +86,11 @@ impl Drop for OpenConnection {
 pub async fn serve(
     listener: TcpListener,
     db: Db,
-    max_connections: usize,
+    limits: Limits,
     stats: Arc<Stats>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let limit = Arc::new(Semaphore::new(max_connections));
+    let limit = Arc::new(Semaphore::new(limits.max_connections));
     // Every connection holds a receiver; `send(true)` tells them all to finish.
     let (stop_connections, stop_requested) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -86,7 +104,7 @@ pub async fn serve(
         let (db, stop_requested) = (db.clone(), stop_requested.clone());
         connections.spawn(async move {
             // A connection error (a reset, say) concerns that client only.
-            let _ = serve_connection(stream, db, stop_requested).await;
+            let _ = serve_connection(stream, db, limits.idle_timeout, stop_requested).await;
             drop((permit, open));
         });
         // Reap finished tasks as we go, so the set does not grow with every client served.
@@ -157,15 +175,7 @@ impl MiniRedis {
             "mini-redis",
             &*config.addr,
             config.workers,
-            move |listener, stop| {
-                serve(
-                    listener,
-                    serving_db,
-                    config.max_connections,
-                    serving_stats,
-                    stop,
-                )
-            },
+            move |listener, stop| serve(listener, serving_db, config.limits, serving_stats, stop),
         )?;
         Ok(MiniRedis { thread, db, stats })
     }
@@ -197,8 +207,8 @@ impl MiniRedis {
 pub struct Config {
     /// Where to listen; `127.0.0.1:0` picks a free port.
     pub addr: String,
-    /// Clients served at once; more wait until one leaves.
-    pub max_connections: usize,
+    /// What clients are allowed.
+    pub limits: Limits,
     /// Runtime worker threads (0: a current-thread runtime).
     pub workers: usize,
 }
@@ -207,7 +217,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             addr: "127.0.0.1:0".into(),
-            max_connections: DEFAULT_MAX_CONNECTIONS,
+            limits: Limits::default(),
             workers: 2,
         }
     }
@@ -220,5 +230,17 @@ impl Config {
             addr: addr.into(),
             ..Config::default()
         }
+    }
+
+    /// This configuration with room for `max_connections` clients at once.
+    pub fn max_connections(mut self, max_connections: usize) -> Config {
+        self.limits.max_connections = max_connections;
+        self
+    }
+
+    /// This configuration with another idle timeout (`None`: never).
+    pub fn idle_timeout(mut self, idle_timeout: Option<Duration>) -> Config {
+        self.limits.idle_timeout = idle_timeout;
+        self
     }
 }
