@@ -29,6 +29,12 @@ pub struct Diagnostic {
     pub rendered: String,
 }
 
+impl Diagnostic {
+    fn matches(&self, code_or_text: &str) -> bool {
+        self.code.as_deref() == Some(code_or_text) || self.message.contains(code_or_text)
+    }
+}
+
 /// What rustc said about a snippet.
 #[derive(Clone, Debug)]
 pub struct Compiled {
@@ -51,8 +57,18 @@ impl Compiled {
 
     /// Whether some error has this code (`"E0382"`) or has this text in its headline.
     pub fn has_error(&self, code_or_text: &str) -> bool {
-        self.errors()
-            .any(|d| d.code.as_deref() == Some(code_or_text) || d.message.contains(code_or_text))
+        self.errors().any(|d| d.matches(code_or_text))
+    }
+
+    /// The diagnostics at level `warning`.
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.level == "warning")
+    }
+
+    /// Whether some warning has this lint name (`"unused_must_use"`) or this text in its
+    /// headline.
+    pub fn has_warning(&self, lint_or_text: &str) -> bool {
+        self.warnings().any(|d| d.matches(lint_or_text))
     }
 
     /// Shows the diagnostics as rustc printed them.
@@ -75,22 +91,33 @@ impl fmt::Display for Compiled {
 }
 
 /// Compiles `source` as a library crate (edition 2021, no dependencies) with the `rustc` on the
-/// `PATH` (or `$RUSTC`), and returns rustc's diagnostics. Lints are silenced, so only real
-/// errors and the lesson's own warnings remain.
+/// `PATH` (or `$RUSTC`), and returns rustc's diagnostics. Lints are silenced, so only errors
+/// remain.
 pub fn compile_snippet(source: &str) -> io::Result<Compiled> {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    compile_with(Path::new(&rustc), source)
+    compile_with(&rustc(), source, &["--cap-lints=allow"])
 }
 
-fn compile_with(rustc: &Path, source: &str) -> io::Result<Compiled> {
+/// Like [`compile_snippet`], but keeps the warnings a lesson is about, such as
+/// `unused_must_use` ("futures do nothing unless you `.await` or poll them"). Only the noise
+/// a short snippet makes anyway (unused variables and imports, dead code) is silenced.
+pub fn compile_snippet_with_warnings(source: &str) -> io::Result<Compiled> {
+    let noise = ["unused_variables", "unused_imports", "dead_code"];
+    let flags: Vec<&str> = noise.iter().flat_map(|lint| ["-A", lint]).collect();
+    compile_with(&rustc(), source, &flags)
+}
+
+fn rustc() -> PathBuf {
+    std::env::var_os("RUSTC")
+        .unwrap_or_else(|| "rustc".into())
+        .into()
+}
+
+fn compile_with(rustc: &Path, source: &str, lint_flags: &[&str]) -> io::Result<Compiled> {
     let scratch = ScratchDir::new()?;
     let mut child = Command::new(rustc)
         .args(["--edition=2021", "--crate-type=lib", "--crate-name=snippet"])
-        .args([
-            "--emit=metadata",
-            "--error-format=json",
-            "--cap-lints=allow",
-        ])
+        .args(["--emit=metadata", "--error-format=json"])
+        .args(lint_flags)
         .arg("--out-dir")
         .arg(&scratch.0)
         .arg("-")
@@ -118,7 +145,8 @@ fn parse_diagnostic(line: &str) -> Option<Diagnostic> {
     let json: serde_json::Value = serde_json::from_str(line).ok()?;
     let level = json["level"].as_str()?;
     let message = json["message"].as_str()?;
-    if !matches!(level, "error" | "warning") || message.starts_with("aborting due to") {
+    let summary = message.starts_with("aborting due to") || message.ends_with(" emitted");
+    if !matches!(level, "error" | "warning") || summary {
         return None;
     }
     Some(Diagnostic {
@@ -216,8 +244,29 @@ mod tests {
     }
 
     #[test]
+    fn an_unawaited_future_is_a_warning_when_warnings_are_kept() {
+        let source = "async fn save() {}
+                      pub fn forgets() { let unused = 1; save(); }";
+        let kept = compile_snippet_with_warnings(source).expect("rustc runs");
+        assert!(kept.success, "a warning is not an error");
+        assert!(kept.has_warning("unused_must_use"), "{kept}");
+        assert!(
+            kept.to_string()
+                .contains("futures do nothing unless you `.await`"),
+            "{kept}"
+        );
+        assert_eq!(
+            kept.warnings().count(),
+            1,
+            "the unused variable is not reported: {kept}"
+        );
+        let silenced = compile_snippet(source).expect("rustc runs");
+        assert_eq!(silenced.warnings().count(), 0, "{silenced}");
+    }
+
+    #[test]
     fn a_missing_compiler_is_a_clear_io_error() {
-        let error = compile_with(Path::new("/nonexistent/rustc"), "").expect_err("no rustc");
+        let error = compile_with(Path::new("/nonexistent/rustc"), "", &[]).expect_err("no rustc");
         assert!(error.to_string().contains("/nonexistent/rustc"));
     }
 

@@ -49,7 +49,7 @@ pub use serde_json;
 pub use tokio;
 
 pub use chart::{BarChart, LineChart};
-pub use diagnose::{compile_snippet, Compiled};
+pub use diagnose::{compile_snippet, compile_snippet_with_warnings, Compiled};
 pub use events::EventLog;
 pub use mini_redis::MiniRedis;
 pub use panics::{expect_panic, with_quiet_panics};
@@ -60,9 +60,10 @@ pub use timeline::{Recorder, Timeline};
 /// Everything a notebook cell usually needs, for `use support::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        async_channel, async_stream, compile_snippet, expect_panic, futures, rayon, reqwest, run,
-        run_current_thread, run_with_workers, serde_json, tokio, with_quiet_panics, BarChart,
-        EventLog, LineChart, MiniRedis, MockServer, Recorder, Timeline,
+        async_channel, async_stream, compile_snippet, compile_snippet_with_warnings, expect_panic,
+        futures, rayon, reqwest, run, run_current_thread, run_with_workers, serde_json, tokio,
+        with_quiet_panics, BarChart, EventLog, LineChart, MiniRedis, MockServer, Recorder,
+        Timeline,
     };
     pub use futures::{FutureExt, StreamExt};
     pub use std::time::{Duration, Instant};
