@@ -67,7 +67,7 @@ fn resp(args: &[&str]) -> String {
 }
 
 #[test]
-fn line_protocol_matches_the_python_original() {
+fn line_protocol_answers_every_request_kind() {
     let server = MiniRedis::start().expect("start");
     assert!(server.addr().ip().is_loopback());
     let mut client = Client::connect(&server);
@@ -111,6 +111,11 @@ fn resp_serves_what_redis_clients_send() {
     assert_eq!(client.ask(&resp(&["GET", "shared"])), "$3");
     client.send(resp(&["QUIT"]).as_bytes());
     assert_eq!(client.line().as_deref(), Some("yes"));
+    assert_eq!(
+        client.line().as_deref(),
+        Some("+OK"),
+        "QUIT is acknowledged, as in Redis"
+    );
     assert!(client.closed_by_server());
 }
 
@@ -311,10 +316,11 @@ fn idle_clients_are_disconnected_and_busy_ones_are_not() {
     let idle_timeout = Duration::from_millis(300);
     let config = Config::default().idle_timeout(Some(idle_timeout));
     let server = MiniRedis::start_with(config).expect("start");
+    // Before connecting: the server's timer starts when it accepts.
+    let connected = Instant::now();
     let mut idle = Client::connect(&server);
     // Half a request is not progress: a client trickling bytes is idle too.
     idle.send(b"GET ");
-    let connected = Instant::now();
     let idle_watch = std::thread::spawn(move || {
         assert!(idle.closed_by_server(), "the idle client was disconnected");
         connected.elapsed()
@@ -342,4 +348,32 @@ fn idle_clients_are_disconnected_and_busy_ones_are_not() {
         "OK 7",
         "after 8 x 100 ms, the busy client is still served"
     );
+}
+
+#[test]
+fn a_client_that_stops_reading_loses_its_slot_after_the_idle_timeout() {
+    let config = Config::default()
+        .max_connections(1)
+        .idle_timeout(Some(Duration::from_millis(300)));
+    let server = MiniRedis::start_with(config).expect("start");
+    let mut stuck = Client::connect(&server);
+    let big_value = "x".repeat(60_000);
+    assert_eq!(stuck.ask(&format!("PUT big {big_value}\n")), "OK");
+    // Megabytes of replies that this client never reads: the server's writes block.
+    let gets = "GET big\n".repeat(100);
+    let mut writer = stuck.writer.try_clone().expect("clone");
+    std::thread::spawn(move || {
+        for _ in 0..100 {
+            if writer.write_all(gets.as_bytes()).is_err() {
+                break; // the server gave up on this client
+            }
+        }
+    });
+    // The only slot is taken; the next client is served once the stuck one is dropped.
+    let started = Instant::now();
+    let mut next = Client::connect(&server);
+    assert_eq!(next.ask(&resp(&["PING"])), "+PONG");
+    let waited = started.elapsed();
+    assert!(waited < PATIENCE, "the slot came free after {waited:?}");
+    drop(stuck);
 }

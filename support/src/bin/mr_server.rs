@@ -3,7 +3,7 @@
 //! Usage: `mr-server [ADDR] [--max-connections N] [--idle-timeout SECONDS] [--workers N]`
 //! (ADDR defaults to 127.0.0.1:1337; idle clients are dropped after 300 s, 0 means never;
 //! workers default to one per core, and 0 means a current-thread runtime).
-//! Ctrl-C shuts it down gracefully: requests already received are answered first.
+//! Ctrl-C shuts it down gracefully: requests it has already read are answered first.
 //!
 //! This file only parses arguments; the server is `support::mini_redis`, the same code the
 //! notebook shows and runs.
@@ -21,6 +21,12 @@ struct Args {
     workers: Option<usize>,
 }
 
+/// More connections than a tokio semaphore can count would panic, not serve.
+const MAX_CONNECTIONS: usize = tokio::sync::Semaphore::MAX_PERMITS;
+
+/// A day; longer idle timeouts are as good as none (and that is `0`).
+const MAX_IDLE_SECONDS: u64 = 24 * 60 * 60;
+
 const USAGE: &str =
     "usage: mr-server [ADDR] [--max-connections N] [--idle-timeout SECONDS] [--workers N]";
 
@@ -36,10 +42,10 @@ fn parse_args() -> Result<Args, String> {
             "--max-connections" => {
                 let value = given.next().ok_or("--max-connections needs a number")?;
                 args.limits.max_connections = match value.parse() {
-                    Ok(limit) if limit > 0 => limit,
+                    Ok(limit) if (1..=MAX_CONNECTIONS).contains(&limit) => limit,
                     _ => {
                         return Err(format!(
-                            "--max-connections must be a positive number, got {value:?}"
+                            "--max-connections must be from 1 to {MAX_CONNECTIONS}, got {value:?}"
                         ))
                     }
                 };
@@ -48,9 +54,16 @@ fn parse_args() -> Result<Args, String> {
                 let value = given
                     .next()
                     .ok_or("--idle-timeout needs a number of seconds")?;
-                let seconds: u64 = value.parse().map_err(|_| {
-                    format!("--idle-timeout must be whole seconds (0: never), got {value:?}")
-                })?;
+                let seconds: u64 = value
+                    .parse()
+                    .ok()
+                    .filter(|seconds| *seconds <= MAX_IDLE_SECONDS)
+                    .ok_or_else(|| {
+                        format!(
+                            "--idle-timeout must be whole seconds up to {MAX_IDLE_SECONDS} \
+                             (0: never), got {value:?}"
+                        )
+                    })?;
                 args.limits.idle_timeout = (seconds > 0).then(|| Duration::from_secs(seconds));
             }
             "--workers" => {
@@ -70,19 +83,25 @@ fn parse_args() -> Result<Args, String> {
 
 async fn run(args: Args) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    // Listen for Ctrl-C before saying we are up: tokio installs the handler on the first
+    // poll, and a Ctrl-C before that would kill the process instead of stopping it cleanly.
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    if let std::task::Poll::Ready(result) = futures::poll!(&mut ctrl_c) {
+        result?; // Ready this early means the handler could not be installed.
+    }
     println!(
         "mini redis listening on {} (line protocol and RESP; at most {} clients); Ctrl-C stops it",
         listener.local_addr()?,
         args.limits.max_connections
     );
     let stats = Arc::new(Stats::default());
-    let ctrl_c = async {
-        // If the signal handler cannot be installed, serve until killed.
-        if tokio::signal::ctrl_c().await.is_err() {
+    let stop = async move {
+        // An error here means the handler failed later on: serve until killed.
+        if ctrl_c.await.is_err() {
             std::future::pending::<()>().await;
         }
     };
-    serve(listener, Db::new(), args.limits, stats.clone(), ctrl_c).await?;
+    serve(listener, Db::new(), args.limits, stats.clone(), stop).await?;
     println!(
         "mini redis stopped; connections served: {}, failed accepts: {}",
         stats.accepted(),

@@ -2,7 +2,7 @@
 //! sends `QUIT`, breaks the framing, or the server shuts down.
 
 use super::db::Db;
-use super::protocol::{encode_frame_error, encode_reply, parse_request, Command, Protocol};
+use super::protocol::{encode_frame_error, encode_reply, parse_request, Command, Protocol, Reply};
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,6 +19,10 @@ const WRITE_AT: usize = 64 * 1024;
 /// Stands for "no idle timeout": far enough away never to come (tokio timers reach about two
 /// years ahead).
 const NEVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// Input buffer capacity kept between requests; more is given back once a large request
+/// has been answered.
+const KEEP_CAPACITY: usize = 4 * READ_CHUNK;
 
 /// How long a closing connection keeps reading (and discarding) what the client still sends.
 const LINGER: Duration = Duration::from_millis(500);
@@ -50,16 +54,21 @@ pub async fn serve_connection(
     loop {
         if let Some(protocol) = protocol {
             let (used, done) =
-                answer_buffered(protocol, &input, &db, &mut stream, &mut output).await?;
+                answer_buffered(protocol, &input, &db, &mut stream, &mut output, idle_for).await?;
             if used > 0 {
                 idle.as_mut().reset(tokio::time::Instant::now() + idle_for);
             }
             input.drain(..used);
-            stream.write_all(&output).await?;
+            write_within(&mut stream, &output, idle_for).await?;
             output.clear();
             if done {
                 return close_gracefully(stream).await;
             }
+        }
+        // After a large request, give the memory back rather than keep it for the
+        // connection's whole life.
+        if input.capacity() > KEEP_CAPACITY && input.len() < READ_CHUNK {
+            input.shrink_to(READ_CHUNK);
         }
         input.reserve(READ_CHUNK);
         let read = tokio::select! {
@@ -84,17 +93,24 @@ async fn answer_buffered(
     db: &Db,
     stream: &mut TcpStream,
     output: &mut Vec<u8>,
+    patience: Duration,
 ) -> io::Result<(usize, bool)> {
     let mut used = 0;
     loop {
         match parse_request(protocol, &input[used..]) {
             Ok(None) => return Ok((used, false)),
-            Ok(Some((Command::Quit, length))) => return Ok((used + length, true)),
+            Ok(Some((Command::Quit, length))) => {
+                // Redis acknowledges QUIT; the line protocol just closes, as the original did.
+                if protocol == Protocol::Resp {
+                    encode_reply(protocol, &Reply::Ok, output);
+                }
+                return Ok((used + length, true));
+            }
             Ok(Some((command, length))) => {
                 used += length;
                 encode_reply(protocol, &db.apply(command), output);
                 if output.len() >= WRITE_AT {
-                    stream.write_all(output).await?;
+                    write_within(stream, output, patience).await?;
                     output.clear();
                 }
             }
@@ -103,6 +119,18 @@ async fn answer_buffered(
                 return Ok((input.len(), true));
             }
         }
+    }
+}
+
+/// Writes `bytes`, giving up after `patience`: a client that stops reading its replies must
+/// not hold its connection (and its slot) forever, which a plain `write_all` would let it.
+async fn write_within(stream: &mut TcpStream, bytes: &[u8], patience: Duration) -> io::Result<()> {
+    match tokio::time::timeout(patience, stream.write_all(bytes)).await {
+        Ok(written) => written,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the client stopped reading its replies",
+        )),
     }
 }
 // ANCHOR_END: connection

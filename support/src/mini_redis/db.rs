@@ -71,8 +71,8 @@ impl Db {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Vec<u8>, Vec<u8>>> {
-        // A panic while the lock was held cannot leave the map half-updated (each operation
-        // is a single insert or remove), so a poisoned lock is still safe to use.
+        // A panic while the lock was held cannot leave the map half-updated (every insert
+        // and every removal leaves it consistent), so a poisoned lock is still safe to use.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

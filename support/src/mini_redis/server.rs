@@ -57,7 +57,10 @@ impl Stats {
 
     /// Connections open right now.
     pub fn open(&self) -> u64 {
-        self.accepted() - self.closed.load(Ordering::SeqCst)
+        // `closed` first: a connection accepted and closed between the two loads then
+        // counts in neither, instead of making `closed` exceed `accepted`.
+        let closed = self.closed.load(Ordering::SeqCst);
+        self.accepted().saturating_sub(closed)
     }
 
     /// Failed `accept` calls (for example when the process ran out of file descriptors).
