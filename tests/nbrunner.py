@@ -35,11 +35,11 @@ from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "evcxr"))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "evcxr"))
 import kernel_slots  # noqa: E402  (lives with the kernel spec, which uses it too)
 
 KERNEL_NAME = "rust-async-survey"
-REPO = Path(__file__).resolve().parent.parent
 # evcxr build directories: a pool of slots, reused by the kernels that follow (see
 # evcxr/kernel_slots.py), with evcxr's cache beside them.
 BUILD_ROOT = kernel_slots.BUILD_ROOT
@@ -233,12 +233,9 @@ def run_cells(client, notebook, report: NotebookReport, timeouts, cold_build: bo
     setup_timeout, cell_timeout = timeouts
     code_cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     for position, (index, cell) in enumerate(code_cells):
-        if position == 0:
-            client.timeout = setup_timeout
-            with locked(SETUP_LOCK) if cold_build else contextlib.nullcontext():
-                passed = run_cell_past_build_hiccups(client, cell, index, report)
-        else:
-            client.timeout = cell_timeout
+        is_setup = position == 0
+        client.timeout = setup_timeout if is_setup else cell_timeout
+        with locked(SETUP_LOCK) if is_setup and cold_build else contextlib.nullcontext():
             passed = run_cell_past_build_hiccups(client, cell, index, report)
         if not passed:
             return

@@ -3,8 +3,8 @@
 //! Each connection is a task that sends `PUT` and `GET` requests, `pipeline` requests per
 //! write, then reads their replies before writing the next batch. Every reply is checked (a
 //! `GET` must return the value the `PUT` before it stored), so a server that drops or
-//! reorders replies fails the run instead of looking fast. The same client drives every server being compared, so the numbers
-//! differ only by the server.
+//! reorders replies fails the run instead of looking fast. The same client drives every
+//! server being compared, so the numbers differ only by the server.
 //!
 //! Latency is measured per batch, from the write to the last reply, and counted once per
 //! request in the batch: with pipelining, a request's latency is its batch's round trip.
@@ -106,7 +106,8 @@ pub async fn run_line_load(addr: SocketAddr, spec: LoadSpec) -> io::Result<LoadR
 
 /// One connection's share of the load; returns one latency per request.
 ///
-/// The requests alternate `PUT k v` and `GET k` for a fresh key each time, and go out
+/// The requests alternate `PUT k v` and `GET k`, cycling through the connection's
+/// [`KEYS_PER_CONNECTION`] keys with a new value each time, and go out
 /// `pipeline` at a time: with `pipeline` 1, every request waits for the previous reply.
 ///
 /// The client must cost far less than the servers it measures, or it would measure itself.

@@ -59,8 +59,10 @@ pub async fn serve_connection(
                 idle.as_mut().reset(tokio::time::Instant::now() + idle_for);
             }
             input.drain(..used);
-            write_within(&mut stream, &output, idle_for).await?;
-            output.clear();
+            if !output.is_empty() {
+                write_within(&mut stream, &output, idle_for).await?;
+                output.clear();
+            }
             if done {
                 return close_gracefully(stream).await;
             }
