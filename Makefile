@@ -16,19 +16,26 @@ EVCXR_VERSION := 0.22.0
 VENV := .venv
 PY := $(VENV)/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# Every Python path ruff checks: the survey package (runner, kernel launcher, kernel spec,
+# notebook normaliser), its tests, and the benchmark scripts.
+PY_PATHS := survey tests bench
+# The default addresses of `make server` and `make mr-server`, defined here only: they are
+# passed to the binaries, and bench/run.py starts its servers on free ports instead.
+MOCK_ADDR := 127.0.0.1:8000
+MR_ADDR := 127.0.0.1:1337
 # Notebooks run in parallel kernels, each with its own build directory.
 JOBS ?= 2
 
 .PHONY: help setup venv evcxr rust-src kernel lab check test-rust test-python notebooks server \
-        mr-server mr-client bench bench-tools clean distclean constraints
+        mr-server mr-client bench bench-venv bench-tools clean distclean constraints
 
 help:
 	@echo "make lab        JupyterLab on notebooks/ (after setup)"
 	@echo "make check      fmt, clippy, cargo test, ruff, and every notebook executed headless"
 	@echo "make part_NN    execute notebook NN headless and print its outputs"
 	@echo "make notebooks  re-execute every notebook in place (refreshes committed outputs)"
-	@echo "make server     the mock HTTP server on 127.0.0.1:8000"
-	@echo "make mr-server  the mini Redis of part 17 on 127.0.0.1:1337"
+	@echo "make server     the mock HTTP server on $(MOCK_ADDR)"
+	@echo "make mr-server  the mini Redis of part 17 on $(MR_ADDR)"
 	@echo "make mr-client  a line-protocol client for it (CLIENT=redis: redis-cli)"
 	@echo "make bench      throughput and latency of the servers, checked against the speed goals"
 	@echo "make setup      install what is missing: venv, Jupyter stack, evcxr_jupyter, rust-src, kernel"
@@ -36,12 +43,15 @@ help:
 
 setup: venv evcxr rust-src kernel
 
-# The venv is rebuilt when the pins change; the stamp records a finished install.
+# The venv is brought up to date when the pins or pyproject.toml change; the stamp records a
+# finished install. The survey package (survey/) is installed editable in the same pip run,
+# so every caller imports it by name, and edits to it need no reinstall.
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt constraints.txt
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 is required (3.10 or newer)"; exit 1; }
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt \
+	    --editable .
 	touch $@
 
 evcxr:
@@ -62,7 +72,7 @@ rust-src:
 	fi
 
 kernel: venv evcxr
-	@$(PY) evcxr/install_kernel.py "$$(command -v evcxr_jupyter)"
+	@$(PY) -m survey.kernelspec "$$(command -v evcxr_jupyter)"
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -78,22 +88,21 @@ test-rust:
 	cargo test --workspace --locked
 
 test-python:
-	$(VENV)/bin/ruff check tests evcxr bench
-	$(VENV)/bin/ruff format --check tests evcxr bench
+	$(VENV)/bin/ruff check $(PY_PATHS)
+	$(VENV)/bin/ruff format --check $(PY_PATHS)
 	$(PY) -m pytest tests -n $(JOBS) --dist worksteal
 
 part_%: setup
 	@notebook=$$(ls notebooks/$*_*.ipynb 2>/dev/null | head -n 1); \
 	if [ -z "$$notebook" ]; then echo "no notebook notebooks/$*_*.ipynb"; exit 1; fi; \
-	$(PY) tests/nbrunner.py --print "$$notebook"
+	$(PY) -m survey.runner --print "$$notebook"
 
 notebooks: setup
-	$(PY) tests/nbrunner.py --write $(NOTEBOOKS)
+	$(PY) -m survey.runner --write $(NOTEBOOKS)
 
 server:
-	cargo run --release --locked -p support --bin mock-server -- 127.0.0.1:8000
+	cargo run --release --locked -p support --bin mock-server -- $(MOCK_ADDR)
 
-MR_ADDR := 127.0.0.1:1337
 mr-server:
 	cargo run --release --locked -p support --bin mr-server -- $(MR_ADDR) $(ARGS)
 
@@ -117,9 +126,18 @@ mr-client:
 	exec $$run
 
 # Speed goals are checked here, never in `make check`: timings on a shared CI machine are noise.
-bench: bench-tools
+bench: bench-tools bench-venv
 	cargo build --release --locked -p support --bins
-	python3 bench/run.py
+	$(PY) bench/run.py
+
+# aiohttp, the Python reference for the mock HTTP server, goes into the venv only for
+# `make bench`: `make check` and `make lab` have no use for it. Its own pins extend the
+# Jupyter stack's (bench/constraints.txt lists only what constraints.txt does not).
+bench-venv: $(VENV)/.bench-installed
+$(VENV)/.bench-installed: bench/requirements.txt bench/constraints.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt \
+	    -c constraints.txt -c bench/constraints.txt
+	touch $@
 
 # The peers the benchmark compares against, from Debian's packages, when they are missing.
 bench-tools:
@@ -132,7 +150,8 @@ bench-tools:
 	    apt-get update -qq && apt-get install -y -qq $$missing; \
 	else echo "missing:$$missing (install them to include those comparisons)"; fi
 
-# Rewrites constraints.txt from a fresh install of requirements.txt.
+# Rewrites constraints.txt from a fresh install of requirements.txt, then
+# bench/constraints.txt from bench/requirements.txt installed on top (only the extra packages).
 constraints:
 	rm -rf .build/constraints-venv
 	python3 -m venv .build/constraints-venv
@@ -140,11 +159,15 @@ constraints:
 	{ echo "# Every package the pinned Jupyter stack pulls in, frozen: installs are reproducible."; \
 	  echo "# Regenerate with 'make constraints' after changing requirements.txt."; \
 	  .build/constraints-venv/bin/pip freeze; } > constraints.txt
+	.build/constraints-venv/bin/pip install --quiet -r bench/requirements.txt -c constraints.txt
+	{ echo "# What bench/requirements.txt adds to constraints.txt, frozen (installed with both)."; \
+	  echo "# Regenerate with 'make constraints' after changing bench/requirements.txt."; \
+	  { .build/constraints-venv/bin/pip freeze | grep -vxFf constraints.txt || true; }; } > bench/constraints.txt
 	rm -rf .build/constraints-venv
 
 clean:
 	cargo clean
-	rm -rf .build .pytest_cache .ruff_cache tests/__pycache__
+	rm -rf .build .pytest_cache .ruff_cache tests/__pycache__ survey/__pycache__ bench/__pycache__
 
 distclean: clean
 	rm -rf $(VENV)

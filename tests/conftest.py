@@ -1,9 +1,8 @@
-"""Shared pytest set-up: the runner on the import path, and a per-notebook timing report."""
+"""Shared pytest set-up: a per-notebook timing report.
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+The code under test is the ``survey`` package, which ``make venv`` installs editable into the
+venv, so the tests import it by name.
+"""
 
 
 def pytest_terminal_summary(terminalreporter):

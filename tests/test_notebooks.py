@@ -1,14 +1,11 @@
 """Execute every notebook of the survey headless; each one must run clean."""
 
-from pathlib import Path
-
 import pytest
 
-from nbrunner import run_notebook
+from survey import REPO
+from survey.runner import run_notebook
 
-NOTEBOOKS = sorted(
-    (Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb")
-)
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_parts_are_found_and_numbered_once_each():

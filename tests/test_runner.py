@@ -5,14 +5,18 @@ most of these cells as successful, so these tests prove the runner's own judgeme
 """
 
 import fcntl
+import inspect
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from nbclient import NotebookClient
 
-from nbrunner import cell_failures, kernel_slots, locked, run_notebook
+from survey import DISPLAY_NAME, KERNEL_NAME, slots
+from survey.kernelspec import EVCXR_CONFIG_DIR, kernel_spec
+from survey.runner import StrayOutputClient, cell_failures, locked, run_notebook
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Dependency-free cells compile in about a second; a fixture that needs the support crate
@@ -107,10 +111,10 @@ def test_an_exclusive_notebook_waits_for_shared_ones(tmp_path):
 
 
 def test_kernels_running_at_once_get_separate_build_dirs_and_reuse_them(tmp_path):
-    with kernel_slots.free_slot(tmp_path) as first, kernel_slots.free_slot(tmp_path) as second:
+    with slots.free_slot(tmp_path) as first, slots.free_slot(tmp_path) as second:
         assert first != second, "two kernels at once never share a build directory"
-        assert kernel_slots.is_cold(first)
-    with kernel_slots.free_slot(tmp_path) as later:
+        assert slots.is_cold(first)
+    with slots.free_slot(tmp_path) as later:
         assert later == first, "a free warm directory is reused before a new one is made"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["slot-0", "slot-1"]
 
@@ -120,16 +124,54 @@ def test_the_launcher_holds_its_slot_for_the_kernels_life(tmp_path):
     kernel = tmp_path / "fake_kernel.sh"
     kernel.write_text('#!/bin/sh\necho "$EVCXR_TMPDIR"\nread line\n')
     kernel.chmod(0o755)
-    launcher = [sys.executable, str(kernel_slots.__file__), str(kernel)]
+    launcher = [sys.executable, "-m", "survey.slots", str(kernel)]
     env = {k: v for k, v in os.environ.items() if k != "EVCXR_TMPDIR"}
     env["SURVEY_BUILD_ROOT"] = str(tmp_path / "pool")
+    # Started outside the repository, as Jupyter starts kernels (in the notebook's folder):
+    # the package must come from the venv's install, not from the current directory.
     with subprocess.Popen(
-        launcher, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        launcher,
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     ) as running:
         slot = Path(running.stdout.readline().strip())
         assert slot.name == "slot-0"
-        with kernel_slots.free_slot(tmp_path / "pool") as other:
+        with slots.free_slot(tmp_path / "pool") as other:
             assert other.name == "slot-1", "the running kernel still holds slot-0"
         running.communicate("done\n")
-    with kernel_slots.free_slot(tmp_path / "pool") as after:
+    with slots.free_slot(tmp_path / "pool") as after:
         assert after.name == "slot-0", "the slot is free once the kernel has exited"
+
+
+def test_the_kernel_spec_starts_kernels_through_the_installed_launcher(tmp_path):
+    spec = kernel_spec(tmp_path / "evcxr_jupyter", python="/venv/bin/python")
+    assert spec["argv"][:3] == ["/venv/bin/python", "-m", "survey.slots"]
+    assert spec["argv"][3:] == [
+        str(tmp_path / "evcxr_jupyter"),
+        "--control_file",
+        "{connection_file}",
+    ]
+    assert spec["display_name"] == DISPLAY_NAME
+    assert (Path(spec["env"]["EVCXR_CONFIG_DIR"]) / "init.evcxr").is_file()
+    assert EVCXR_CONFIG_DIR.name == "evcxr"
+
+
+def test_the_kernel_spec_in_the_venv_is_the_survey_s():
+    # The one `make kernel` installed: the runner starts kernels by this name.
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    assert spec.argv[1:3] == ["-m", "survey.slots"], spec.argv
+
+
+def test_the_overridden_private_nbclient_method_still_has_its_signature():
+    # StrayOutputClient overrides NotebookClient._async_poll_output_msg, which is private:
+    # an nbclient upgrade that renames it or changes its parameters would silently bypass
+    # the override, and output written after a cell finished would be dropped again.
+    assert "_async_poll_output_msg" in vars(NotebookClient), "nbclient renamed the method"
+    ours = inspect.signature(StrayOutputClient._async_poll_output_msg)
+    theirs = inspect.signature(NotebookClient._async_poll_output_msg)
+    assert list(ours.parameters) == list(theirs.parameters)

@@ -15,12 +15,12 @@ file in that directory. If the directory is gone, cargo finds the crate stale an
 and everything above it for every cell. With the cache here, its entries point into slots,
 which live and die with it.
 
-The kernel spec (install_kernel.py) starts kernels through this file:
+The kernel spec (survey/kernelspec.py) starts kernels through this module:
 
-    python evcxr/kernel_slots.py EVCXR_JUPYTER ARGS...
+    python -m survey.slots EVCXR_JUPYTER ARGS...
 
 It takes a free slot and execs evcxr_jupyter in it, keeping the slot's lock open across the
-exec. The headless runner (tests/nbrunner.py) chooses slots itself, because it needs to know
+exec. The headless runner (survey/runner.py) chooses slots itself, because it needs to know
 whether a slot is cold; it sets EVCXR_TMPDIR, and the launcher then leaves it alone.
 """
 
@@ -34,7 +34,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from survey import REPO
+
 # Where the pool lives; SURVEY_BUILD_ROOT moves it (the runner's own tests use that).
 BUILD_ROOT = Path(os.environ.get("SURVEY_BUILD_ROOT", REPO / ".build" / "evcxr"))
 CACHE_HOME = BUILD_ROOT / "cache"
@@ -90,5 +91,5 @@ def launch(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        sys.exit("usage: python evcxr/kernel_slots.py EVCXR_JUPYTER [ARGS...]")
+        sys.exit("usage: python -m survey.slots EVCXR_JUPYTER [ARGS...]")
     launch(sys.argv[1:])

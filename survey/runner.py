@@ -13,9 +13,12 @@ prints whenever the thread gets to it. So the runner judges each cell itself:
 * after the last cell the runner runs one more, non-compiling cell and waits a moment, so that
   stderr a background thread writes late is still seen.
 
+With ``--write``, a notebook that passes is saved in the form JupyterLab saves it
+(survey/labformat.py), so that re-running a notebook changes only what the run changed.
+
 Usage as a command (the Makefile's ``part_NN`` and ``notebooks`` targets)::
 
-    python tests/nbrunner.py [--print] [--write] NOTEBOOK...
+    python -m survey.runner [--print] [--write] NOTEBOOK...
 """
 
 from __future__ import annotations
@@ -34,15 +37,14 @@ import nbformat
 from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
+from nbconvert.filters import strip_ansi
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "evcxr"))
-import kernel_slots  # noqa: E402  (lives with the kernel spec, which uses it too)
+from survey import KERNEL_NAME, slots
+from survey.labformat import normalise
 
-KERNEL_NAME = "rust-async-survey"
 # evcxr build directories: a pool of slots, reused by the kernels that follow (see
-# evcxr/kernel_slots.py), with evcxr's cache beside them.
-BUILD_ROOT = kernel_slots.BUILD_ROOT
+# survey/slots.py), with evcxr's cache beside them.
+BUILD_ROOT = slots.BUILD_ROOT
 # The kernels' own logs (cargo's progress, evcxr's errors), one per notebook.
 LOG_DIR = BUILD_ROOT / "logs"
 # Held while a setup cell builds the dependencies into a new build directory. Kernels running
@@ -107,6 +109,15 @@ class StrayOutputClient(NotebookClient):
     a cell finished (stderr is not flushed before the reply) or by a background thread between
     cells is tagged with a cell nbclient no longer listens to, and nbclient drops it. This
     client collects such lines in ``stray`` as (cell index, stream name, text).
+
+    It does so by overriding a PRIVATE nbclient method, ``_async_poll_output_msg`` (as of
+    nbclient 0.11.0): the override is nbclient's own loop plus the ``elif`` branch. nbclient
+    has no public hook for a message whose parent is not the running cell (the ``on_cell_*``
+    hooks only see the running cell), and reading iopub alongside nbclient would race it for
+    the same messages. An nbclient upgrade must re-check this method: that it still exists
+    with this signature, is still the only reader of iopub during a cell, and still ends on
+    ``CellExecutionComplete``. ``test_runner.py`` checks the signature, and its
+    ``bad_thread_panic`` fixtures fail if late output is dropped again.
     """
 
     def __init__(self, *args, **kwargs):
@@ -163,10 +174,6 @@ def indent(text: str, head: int = 600, tail: int = 2400) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
-def strip_ansi(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
-
-
 def run_notebook(
     path: Path,
     cell_timeout: float = DEFAULT_CELL_TIMEOUT,
@@ -177,7 +184,7 @@ def run_notebook(
     """Execute every code cell of the notebook at ``path`` in a fresh kernel and judge it.
 
     ``build_dir`` is evcxr's build directory (EVCXR_TMPDIR), by default a free slot of the
-    pool (evcxr/kernel_slots.py); the kernel's own log goes to LOG_DIR.
+    pool (survey/slots.py); the kernel's own log goes to LOG_DIR.
 
     The first code cell gets ``setup_timeout`` (it may build the dependencies), every other
     cell ``cell_timeout``. Execution stops at the first failing cell: later cells usually
@@ -193,6 +200,10 @@ def run_notebook(
         timeout=cell_timeout,
         startup_timeout=startup_timeout,
         allow_errors=True,
+        # No per-cell timestamps in cell.metadata.execution: they change on every run, so
+        # they would turn every re-run into a diff of every cell; JupyterLab does not keep
+        # them either unless told to ("Record cell timing", off by default).
+        record_timing=False,
         # The kernel holds nothing worth a graceful goodbye; this saves a second per notebook.
         shutdown_kernel="immediate",
         resources={"metadata": {"path": str(path.parent.resolve())}},
@@ -203,15 +214,13 @@ def run_notebook(
     try:
         with (
             locked(CPU_LOCK, fcntl.LOCK_EX if exclusive_cpu else fcntl.LOCK_SH),
-            kernel_slots.free_slot()
-            if build_dir is None
-            else contextlib.nullcontext(build_dir) as slot,
+            slots.free_slot() if build_dir is None else contextlib.nullcontext(build_dir) as slot,
             open(LOG_DIR / f"{path.stem}.log", "w") as kernel_log,
         ):
             build_dir = Path(slot).resolve()
-            cold_build = kernel_slots.is_cold(build_dir)
+            cold_build = slots.is_cold(build_dir)
             build_dir.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, **kernel_slots.kernel_env(build_dir)}
+            env = {**os.environ, **slots.kernel_env(build_dir)}
             kernel_log.write(f"EVCXR_TMPDIR={build_dir}\n")
             kernel_log.flush()
             with client.setup_kernel(env=env, stdout=kernel_log, stderr=kernel_log):
@@ -341,6 +350,12 @@ def print_outputs(report: NotebookReport) -> None:
             print(output_text(output).rstrip("\n"))
 
 
+def write_notebook(notebook: nbformat.NotebookNode, path: Path) -> None:
+    """Save an executed notebook the way JupyterLab would save it (see survey/labformat.py),
+    so that a re-run and a save from JupyterLab leave the same file."""
+    nbformat.write(normalise(notebook), path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
@@ -358,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         for failure in report.failures:
             print(f"  {failure}")
         if report.ok and args.write:
-            nbformat.write(report.notebook, path)
+            write_notebook(report.notebook, path)
         failed += not report.ok
     return 1 if failed else 0
 
