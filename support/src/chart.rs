@@ -1,6 +1,8 @@
 //! Charts drawn with plotters into SVG: the Gantt chart of a [`Timeline`], and small bar and
 //! line charts for measured comparisons (tokio against asyncio, speed-up against threads).
 //!
+//! All drawing lives here; `timeline` only measures, so the two modules depend one way.
+//!
 //! Everything renders to an in-memory SVG string. SVG needs no fonts on the machine (the
 //! browser draws the text) and stays sharp when a workshop projector zooms in; a bitmap
 //! backend would need a font stack and make the committed notebooks larger.
@@ -8,8 +10,12 @@
 //! Each chart also has a plain-text form, so a terminal run still shows the result.
 
 use crate::timeline::{format_ms, Timeline};
+use plotters::chart::MeshStyle;
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::error::Error;
 
 /// Tableau 10: distinct, colour-blind friendly, calm on a projector.
 const PALETTE: [RGBColor; 10] = [
@@ -24,13 +30,70 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(156, 117, 95),
     RGBColor(186, 176, 172),
 ];
-const WIDTH: u32 = 760;
-const ROW_HEIGHT: u32 = 28;
 const FONT: &str = "sans-serif";
-const IN_MEMORY: &str = "drawing into an in-memory SVG cannot fail";
+/// Every figure has this width in pixels; the height follows from the content.
+const WIDTH: u32 = 760;
+/// Height of a line chart.
+const LINE_CHART_HEIGHT: u32 = 400;
+/// Height of one row of a row chart (a task of a Gantt chart, a bar of a bar chart).
+const ROW_HEIGHT: u32 = 28;
+/// What a row chart needs besides its rows: the caption, the x axis and the margins.
+const ROW_CHART_FRAME: u32 = 96;
+/// Half the thickness of a bar, in rows: bars fill 64% of their row.
+const BAR_HALF_THICKNESS: f64 = 0.32;
+/// Radius of a point event's dot, in pixels.
+const DOT_RADIUS: i32 = 5;
+/// The naive font metrics plotters uses without a font stack: about 7 px per character.
+const PX_PER_CHAR: u32 = 7;
+const CAPTION_SIZE: u32 = 17;
+const LABEL_SIZE: u32 = 13;
+const MESH_GREY: RGBColor = RGBColor(235, 235, 235);
+
+/// The drawing functions' result: plotters reports errors, but drawing into a `String` has
+/// none to report, so [`render_svg`] is the one place that turns an error into a panic.
+type Drawn = Result<(), Box<dyn Error>>;
 
 fn colour(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
+}
+
+/// Renders one figure of `size` pixels into an SVG string: `draw` paints on a white canvas.
+fn render_svg(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Drawn,
+) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let drawn = (|| -> Drawn {
+            root.fill(&WHITE)?;
+            draw(&root)?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.expect("drawing into an in-memory SVG cannot fail");
+    }
+    svg
+}
+
+/// The axis style every chart shares: light grid, readable labels, values with three digits.
+fn survey_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_desc: &str,
+    configure: impl FnOnce(&mut MeshStyle<'_, '_, RangedCoordf64, RangedCoordf64, DB>),
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.x_label_formatter(&|x| format_value(*x))
+        .x_desc(x_desc)
+        .label_style((FONT, LABEL_SIZE))
+        .axis_desc_style((FONT, LABEL_SIZE))
+        .light_line_style(MESH_GREY);
+    configure(&mut mesh);
+    mesh.draw()?;
+    Ok(())
 }
 
 /// A horizontal bar on one row of a row chart.
@@ -41,6 +104,12 @@ struct RowBar {
     label: Option<String>,
 }
 
+impl RowBar {
+    fn is_dot(&self) -> bool {
+        self.to <= self.from
+    }
+}
+
 /// Rows of horizontal bars over a linear x axis: the shape of both the Gantt chart and the
 /// bar chart. Row 0 is drawn at the top. Bars with `from == to` are drawn as dots.
 ///
@@ -49,123 +118,132 @@ struct RowBar {
 /// half-empty row at the top.
 fn row_chart_svg(title: &str, x_desc: &str, x_max: f64, rows: &[&str], bars: &[RowBar]) -> String {
     let row_count = rows.len().max(1);
-    let longest_name = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0) as u32;
-    let height = 96 + ROW_HEIGHT * row_count as u32;
-    // The naive font metrics plotters uses without a font stack: about 7 px per character.
-    let name_area = (longest_name * 7 + 16).clamp(48, 280);
-    // Row r spans y in [row_count - 1 - r, row_count - r]; this is its middle.
-    let middle_of = |row: usize| (row_count - row) as f64 - 0.5;
-
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).expect(IN_MEMORY);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 17))
-            .margin(10)
-            .margin_right(28)
-            .x_label_area_size(40)
-            .y_label_area_size(name_area)
-            .build_cartesian_2d(0.0..x_max.max(f64::EPSILON), 0.0..row_count as f64)
-            .expect(IN_MEMORY);
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_label_formatter(&|x| format_value(*x))
-            .x_desc(x_desc)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 13))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .expect(IN_MEMORY);
-
-        let name_style =
-            TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
-        for (row, name) in rows.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(0.0, middle_of(row)));
-            root.draw(&Text::new(name.to_string(), (x - 8, y), name_style.clone()))
-                .expect(IN_MEMORY);
-        }
-
-        let intervals = bars.iter().filter(|bar| bar.to > bar.from).map(|bar| {
-            let middle = middle_of(bar.row);
-            Rectangle::new(
-                [(bar.from, middle - 0.32), (bar.to, middle + 0.32)],
-                colour(bar.row).filled(),
-            )
-        });
-        chart.draw_series(intervals).expect(IN_MEMORY);
-        // A white outline keeps back-to-back spans on one row (a consumer's items) apart.
-        let outlines = bars.iter().filter(|bar| bar.to > bar.from).map(|bar| {
-            let middle = middle_of(bar.row);
-            Rectangle::new(
-                [(bar.from, middle - 0.32), (bar.to, middle + 0.32)],
-                WHITE.stroke_width(1),
-            )
-        });
-        chart.draw_series(outlines).expect(IN_MEMORY);
-
-        let dots = bars
-            .iter()
-            .filter(|bar| bar.to <= bar.from)
-            .map(|bar| Circle::new((bar.from, middle_of(bar.row)), 5, colour(bar.row).filled()));
-        chart.draw_series(dots).expect(IN_MEMORY);
-
-        let label_style = TextStyle::from((FONT, 12).into_font())
-            .pos(Pos::new(HPos::Left, VPos::Center))
-            .color(&RGBColor(60, 60, 60));
-        let labels = bars.iter().filter_map(|bar| {
-            let text = bar.label.as_ref()?;
-            let at = (bar.to, middle_of(bar.row));
-            Some(Text::new(format!(" {text}"), at, label_style.clone()))
-        });
-        chart.draw_series(labels).expect(IN_MEMORY);
-        root.present().expect(IN_MEMORY);
-    }
-    svg
+    let height = ROW_CHART_FRAME + ROW_HEIGHT * row_count as u32;
+    render_svg((WIDTH, height), |root| {
+        draw_row_chart(root, title, x_desc, x_max, rows, bars)
+    })
 }
 
-/// The Gantt chart of a timeline: one row per task, a bar per span, a dot per point event.
-pub(crate) fn gantt_svg(timeline: &Timeline) -> String {
-    let rows = timeline.rows();
-    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-    let bars: Vec<RowBar> = timeline
-        .spans()
-        .iter()
-        .map(|span| RowBar {
-            row: rows
-                .iter()
-                .position(|r| *r == span.row)
-                .expect("row of a known span"),
-            from: ms(span.start),
-            to: ms(span.end),
-            label: None,
-        })
-        .collect();
-    let title = if timeline.title().is_empty() {
-        timeline.summary()
-    } else {
-        format!("{} ({})", timeline.title(), compact_summary(timeline))
+fn draw_row_chart(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    title: &str,
+    x_desc: &str,
+    x_max: f64,
+    rows: &[&str],
+    bars: &[RowBar],
+) -> Drawn {
+    let row_count = rows.len().max(1);
+    let longest_name = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0) as u32;
+    let name_area = (longest_name * PX_PER_CHAR + 16).clamp(48, 280);
+    // Row r spans y in [row_count - 1 - r, row_count - r]; this is its middle.
+    let middle_of = |row: usize| (row_count - row) as f64 - 0.5;
+    let bar_of = |bar: &RowBar| {
+        let middle = middle_of(bar.row);
+        [
+            (bar.from, middle - BAR_HALF_THICKNESS),
+            (bar.to, middle + BAR_HALF_THICKNESS),
+        ]
     };
-    row_chart_svg(
-        &title,
-        "time since start (ms)",
-        ms(timeline.end()) * 1.02,
-        &rows,
-        &bars,
-    )
+
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, CAPTION_SIZE))
+        .margin(10)
+        .margin_right(28)
+        .x_label_area_size(40)
+        .y_label_area_size(name_area)
+        .build_cartesian_2d(0.0..x_max.max(f64::EPSILON), 0.0..row_count as f64)?;
+    survey_mesh(&mut chart, x_desc, |mesh| {
+        mesh.disable_y_mesh().y_labels(0);
+    })?;
+
+    let name_style =
+        TextStyle::from((FONT, LABEL_SIZE).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+    for (row, name) in rows.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(0.0, middle_of(row)));
+        root.draw(&Text::new(name.to_string(), (x - 8, y), name_style.clone()))?;
+    }
+
+    let intervals = bars.iter().filter(|bar| !bar.is_dot());
+    chart.draw_series(
+        intervals
+            .clone()
+            .map(|bar| Rectangle::new(bar_of(bar), colour(bar.row).filled())),
+    )?;
+    // A white outline keeps back-to-back spans on one row (a consumer's items) apart.
+    chart.draw_series(intervals.map(|bar| Rectangle::new(bar_of(bar), WHITE.stroke_width(1))))?;
+    let dots = bars.iter().filter(|bar| bar.is_dot());
+    chart.draw_series(dots.map(|bar| {
+        Circle::new(
+            (bar.from, middle_of(bar.row)),
+            DOT_RADIUS,
+            colour(bar.row).filled(),
+        )
+    }))?;
+
+    let label_style = TextStyle::from((FONT, LABEL_SIZE - 1).into_font())
+        .pos(Pos::new(HPos::Left, VPos::Center))
+        .color(&RGBColor(60, 60, 60));
+    let labels = bars.iter().filter_map(|bar| {
+        let text = bar.label.as_ref()?;
+        Some(Text::new(
+            format!(" {text}"),
+            (bar.to, middle_of(bar.row)),
+            label_style.clone(),
+        ))
+    });
+    chart.draw_series(labels)?;
+    Ok(())
+}
+
+impl Timeline {
+    /// The Gantt chart as an SVG document: one row per task, a bar per span, a dot per
+    /// point event.
+    pub fn to_svg(&self) -> String {
+        let rows = self.rows();
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let bars: Vec<RowBar> = self
+            .spans()
+            .iter()
+            .map(|span| RowBar {
+                row: rows
+                    .iter()
+                    .position(|r| *r == span.row)
+                    .expect("row of a known span"),
+                from: ms(span.start),
+                to: ms(span.end),
+                label: None,
+            })
+            .collect();
+        let title = if self.title().is_empty() {
+            self.summary()
+        } else {
+            format!("{} ({})", self.title(), compact_summary(self))
+        };
+        row_chart_svg(
+            &title,
+            "time since start (ms)",
+            ms(self.end()) * 1.02,
+            &rows,
+            &bars,
+        )
+    }
+
+    /// Shows the Gantt chart in Jupyter, with the text timeline as the plain-text fallback.
+    /// evcxr calls this when a `Timeline` is the last expression of a cell.
+    pub fn evcxr_display(&self) {
+        crate::display::emit_figure(&self.to_svg(), &self.summary(), &self.to_text());
+    }
 }
 
 fn compact_summary(timeline: &Timeline) -> String {
-    if timeline.spans().iter().all(|span| span.is_empty()) {
+    if timeline.spans().iter().all(|span| span.is_point()) {
         // Only point events: "sum 0.0 ms, 0.00x" would say nothing.
         return timeline.summary();
     }
     format!(
         "wall {}, sum {}, {:.2}x",
         format_ms(timeline.wall()),
-        format_ms(timeline.busy()),
+        format_ms(timeline.sum_of_spans()),
         timeline.concurrency()
     )
 }
@@ -289,58 +367,45 @@ impl LineChart {
 
     /// The chart as an SVG document.
     pub fn to_svg(&self) -> String {
+        render_svg((WIDTH, LINE_CHART_HEIGHT), |root| self.draw(root))
+    }
+
+    fn draw(&self, root: &DrawingArea<SVGBackend<'_>, Shift>) -> Drawn {
         let points = self.series.iter().flat_map(|(_, pts)| pts.iter());
         let (x_max, y_max) = points.fold((0.0f64, 0.0f64), |(x, y), (px, py)| {
             (x.max(*px), y.max(*py))
         });
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, (WIDTH, 400)).into_drawing_area();
-            root.fill(&WHITE).expect(IN_MEMORY);
-            let mut chart = ChartBuilder::on(&root)
-                .caption(&self.title, (FONT, 17))
-                .margin(12)
-                .margin_right(28)
-                .x_label_area_size(40)
-                .y_label_area_size(56)
-                .build_cartesian_2d(0.0..(x_max * 1.05).max(1.0), 0.0..(y_max * 1.15).max(1.0))
-                .expect(IN_MEMORY);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FONT, CAPTION_SIZE))
+            .margin(12)
+            .margin_right(28)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..(x_max * 1.05).max(1.0), 0.0..(y_max * 1.15).max(1.0))?;
+        survey_mesh(&mut chart, &self.x_desc, |mesh| {
+            mesh.y_label_formatter(&|y| format_value(*y))
+                .y_desc(&self.y_desc);
+        })?;
+        for (index, (name, points)) in self.series.iter().enumerate() {
+            let style = colour(index).stroke_width(2);
             chart
-                .configure_mesh()
-                .x_label_formatter(&|x| format_value(*x))
-                .y_label_formatter(&|y| format_value(*y))
-                .x_desc(&self.x_desc)
-                .y_desc(&self.y_desc)
-                .label_style((FONT, 13))
-                .axis_desc_style((FONT, 13))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()
-                .expect(IN_MEMORY);
-            for (index, (name, points)) in self.series.iter().enumerate() {
-                let style = colour(index).stroke_width(2);
-                chart
-                    .draw_series(LineSeries::new(points.iter().copied(), style))
-                    .expect(IN_MEMORY)
-                    .label(name)
-                    .legend(move |(x, y)| {
-                        PathElement::new([(x, y), (x + 18, y)], colour(index).stroke_width(2))
-                    });
-                let dots = points
+                .draw_series(LineSeries::new(points.iter().copied(), style))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+            chart.draw_series(
+                points
                     .iter()
-                    .map(|p| Circle::new(*p, 3, colour(index).filled()));
-                chart.draw_series(dots).expect(IN_MEMORY);
-            }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(RGBColor(200, 200, 200))
-                .label_font((FONT, 13))
-                .draw()
-                .expect(IN_MEMORY);
-            root.present().expect(IN_MEMORY);
+                    .map(|p| Circle::new(*p, 3, colour(index).filled())),
+            )?;
         }
-        svg
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(200, 200, 200))
+            .label_font((FONT, LABEL_SIZE))
+            .draw()?;
+        Ok(())
     }
 
     /// The chart as text: a table of the points of each series.

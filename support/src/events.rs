@@ -4,6 +4,7 @@
 //!
 //! Clones share one log, so a clone can go into a task, a thread or a `Drop` impl.
 
+use crate::lock::lock;
 use std::sync::{Arc, Mutex};
 
 /// A shared, ordered list of events.
@@ -27,20 +28,12 @@ impl EventLog {
 
     /// Records `event` without printing it.
     pub fn record(&self, event: impl Into<String>) {
-        // Pushing cannot leave the list half-changed, so a poisoned lock is still usable.
-        let mut events = self
-            .events
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        events.push(event.into());
+        lock(&self.events).push(event.into());
     }
 
     /// The events so far, oldest first.
     pub fn events(&self) -> Vec<String> {
-        self.events
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        lock(&self.events).clone()
     }
 }
 

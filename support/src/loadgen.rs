@@ -9,10 +9,8 @@
 //! Latency is measured per batch, from the write to the last reply, and counted once per
 //! request in the batch: with pipelining, a request's latency is its batch's round trip.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -222,63 +220,6 @@ fn write_expected_reply(out: &mut Vec<u8>, connection: usize, index: usize) {
         0 => writeln!(out, "OK"),
         _ => writeln!(out, "OK v-{connection}-{}", index / 2),
     };
-}
-
-/// The Python asyncio version of the line protocol (`bench/py_kv_server.py`), run as a
-/// `python3` subprocess on a free port of 127.0.0.1; killed when dropped.
-#[derive(Debug)]
-pub struct PythonLineServer {
-    child: Child,
-    addr: SocketAddr,
-}
-
-/// Where the Python server's source lives, found from this crate's own location so that it
-/// works from a notebook, a test or a benchmark alike.
-pub const PYTHON_SERVER_SCRIPT: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/py_kv_server.py");
-
-impl PythonLineServer {
-    /// Starts the server with the `python3` on the `PATH` and waits until it listens.
-    pub fn start() -> io::Result<PythonLineServer> {
-        let mut child = Command::new("python3")
-            .arg(Path::new(PYTHON_SERVER_SCRIPT))
-            .arg("127.0.0.1:0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdout = child.stdout.take().expect("stdout was piped");
-        let mut first_line = String::new();
-        io::BufReader::new(stdout).read_line(&mut first_line)?;
-        // The server announces "listening on HOST:PORT"; anything else means it failed.
-        let addr = first_line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|addr| addr.parse().ok());
-        match addr {
-            Some(addr) => Ok(PythonLineServer { child, addr }),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                Err(io::Error::other(format!(
-                    "the Python server did not start (it said {first_line:?})"
-                )))
-            }
-        }
-    }
-
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for PythonLineServer {
-    fn drop(&mut self) {
-        // Killing is fine: the server holds nothing that needs saving.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! The panic hook is process-wide (evcxr links std dynamically, so all cells share it), which is
 //! why the quiet hook is only installed for the duration of a call, never left behind.
 
+use crate::lock::lock;
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::sync::Mutex;
@@ -38,9 +39,7 @@ pub fn expect_panic<R>(work: impl FnOnce() -> R) -> String {
 /// A panic that escapes `work` itself is not swallowed: the hook is restored, then the panic
 /// continues.
 pub fn with_quiet_panics<R>(work: impl FnOnce() -> R) -> R {
-    let _swap = HOOK_SWAP
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _swap = lock(&HOOK_SWAP);
     let previous = panic::take_hook();
     panic::set_hook(Box::new(report_quietly));
     let outcome = panic::catch_unwind(AssertUnwindSafe(work));

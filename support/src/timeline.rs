@@ -7,9 +7,10 @@
 //! at most a few thousand spans and a `Mutex<Vec>` keeps the code obvious.
 //!
 //! A [`Timeline`] is a snapshot of the spans. It answers the questions the notebooks assert on
-//! (wall time, busy time, how many spans overlapped) and shows itself as a Gantt chart in
+//! (wall time, sum of span durations, how many spans overlapped) and shows itself as a Gantt chart in
 //! Jupyter or as a text timeline in a terminal.
 
+use crate::lock::lock;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -25,13 +26,13 @@ pub struct Span {
 }
 
 impl Span {
-    /// How long the span lasted.
-    pub fn len(&self) -> Duration {
+    /// How long the span lasted (zero for a point event).
+    pub fn duration(&self) -> Duration {
         self.end.saturating_sub(self.start)
     }
 
-    /// Whether this is a point event rather than an interval.
-    pub fn is_empty(&self) -> bool {
+    /// Whether this is a point event (a tick, a message) rather than an interval.
+    pub fn is_point(&self) -> bool {
         self.start == self.end
     }
 }
@@ -120,18 +121,12 @@ impl Recorder {
 
     /// A snapshot of everything recorded so far, ordered by start time.
     pub fn timeline(&self) -> Timeline {
-        let spans = self.inner.spans.lock().expect("span log lock").clone();
+        let spans = lock(&self.inner.spans).clone();
         Timeline::from_spans(spans)
     }
 
     fn push(&self, span: Span) {
-        // A panic while holding this lock can only come from `Vec::push` running out of
-        // memory, so a poisoned lock still holds a consistent log: keep recording.
-        let mut spans = match self.inner.spans.lock() {
-            Ok(spans) => spans,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        spans.push(span);
+        lock(&self.inner.spans).push(span);
     }
 }
 
@@ -224,18 +219,18 @@ impl Timeline {
         self.spans.iter().map(|s| s.end).max().unwrap_or_default()
     }
 
-    /// The sum of all span lengths: how long the work takes one after the other.
-    pub fn busy(&self) -> Duration {
-        self.spans.iter().map(Span::len).sum()
+    /// The sum of all span durations: how long the work would take one after the other.
+    pub fn sum_of_spans(&self) -> Duration {
+        self.spans.iter().map(Span::duration).sum()
     }
 
-    /// `busy / wall`: about 1 when the spans ran one after another, about N when N overlapped.
+    /// `sum_of_spans / wall`: about 1 when the spans ran one after another, about N when N overlapped.
     pub fn concurrency(&self) -> f64 {
         let wall = self.wall().as_secs_f64();
         if wall == 0.0 {
             return 0.0;
         }
-        self.busy().as_secs_f64() / wall
+        self.sum_of_spans().as_secs_f64() / wall
     }
 
     /// The largest number of spans that were running at the same instant.
@@ -245,7 +240,7 @@ impl Timeline {
         let mut events: Vec<(Duration, i32)> = self
             .spans
             .iter()
-            .filter(|span| !span.is_empty())
+            .filter(|span| !span.is_point())
             .flat_map(|span| [(span.start, 1), (span.end, -1)])
             .collect();
         events.sort();
@@ -258,10 +253,10 @@ impl Timeline {
         peak as usize
     }
 
-    /// One line: span count, wall time, busy time and concurrency factor (point events are
+    /// One line: span count, wall time, sum of spans and concurrency factor (point events are
     /// counted apart: they take no time).
     pub fn summary(&self) -> String {
-        let points = self.spans.iter().filter(|span| span.is_empty()).count();
+        let points = self.spans.iter().filter(|span| span.is_point()).count();
         let intervals = self.spans.len() - points;
         let events = match points {
             0 => String::new(),
@@ -280,7 +275,7 @@ impl Timeline {
         format!(
             "{intervals} {noun}: wall {}, sum of spans {}, concurrency {:.2}x, at most {} at once{events}",
             format_ms(self.wall()),
-            format_ms(self.busy()),
+            format_ms(self.sum_of_spans()),
             self.concurrency(),
             self.max_overlap(),
         )
@@ -305,7 +300,7 @@ impl Timeline {
             let mut last_end = Duration::ZERO;
             for span in self.spans.iter().filter(|s| s.row == *row) {
                 let (from, to) = (column(span.start), column(span.end));
-                if span.is_empty() {
+                if span.is_point() {
                     cells[from] = '|';
                 } else {
                     cells[from..=to.max(from)].fill('█');
@@ -329,17 +324,6 @@ impl Timeline {
         ));
         out.push_str(&self.summary());
         out
-    }
-
-    /// The Gantt chart as an SVG document.
-    pub fn to_svg(&self) -> String {
-        crate::chart::gantt_svg(self)
-    }
-
-    /// Shows the Gantt chart in Jupyter, with the text timeline as the plain-text fallback.
-    /// evcxr calls this when a `Timeline` is the last expression of a cell.
-    pub fn evcxr_display(&self) {
-        crate::display::emit_figure(&self.to_svg(), &self.summary(), &self.to_text());
     }
 }
 
@@ -374,7 +358,7 @@ mod tests {
     fn sequential_spans_have_concurrency_one() {
         let timeline = Timeline::from_spans(vec![span("a", 0, 100), span("b", 100, 200)]);
         assert_eq!(timeline.wall(), ms(200));
-        assert_eq!(timeline.busy(), ms(200));
+        assert_eq!(timeline.sum_of_spans(), ms(200));
         assert!((timeline.concurrency() - 1.0).abs() < 1e-9);
         assert_eq!(timeline.max_overlap(), 1);
     }
@@ -387,7 +371,7 @@ mod tests {
             span("c", 20, 60),
         ]);
         assert_eq!(timeline.wall(), ms(100));
-        assert_eq!(timeline.busy(), ms(240));
+        assert_eq!(timeline.sum_of_spans(), ms(240));
         assert!((timeline.concurrency() - 2.4).abs() < 1e-9);
         assert_eq!(timeline.max_overlap(), 3);
     }
@@ -401,7 +385,7 @@ mod tests {
         ]);
         assert_eq!(timeline.rows(), vec!["early", "late"]);
         assert_eq!(timeline.max_overlap(), 1);
-        assert!(timeline.spans()[2].is_empty());
+        assert!(timeline.spans()[2].is_point());
     }
 
     #[test]
@@ -432,7 +416,7 @@ mod tests {
         });
         let timeline = recorder.timeline();
         let cancelled = timeline.span("cancelled").expect("span recorded on drop");
-        assert!(cancelled.len() >= ms(20));
+        assert!(cancelled.duration() >= ms(20));
     }
 
     #[test]
@@ -448,7 +432,7 @@ mod tests {
             .cloned()
             .expect("recorded");
         assert!(span.start >= ms(30), "started at {:?}", span.start);
-        assert!(span.len() >= ms(10));
+        assert!(span.duration() >= ms(10));
     }
 
     #[test]

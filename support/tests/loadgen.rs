@@ -1,12 +1,13 @@
 //! The load generator against real servers: it must count correct replies only.
 
 use std::time::Duration;
-use support::loadgen::{run_line_load, LoadSpec, PythonLineServer};
+use support::baseline::start_python_line_server;
+use support::loadgen::{run_line_load, LoadSpec};
 use support::MockServer;
 
 #[test]
 fn drives_the_python_server_with_and_without_pipelining() {
-    let server = PythonLineServer::start().expect("python3 runs the baseline server");
+    let server = start_python_line_server().expect("python3 runs the baseline server");
     for pipeline in [1, 8] {
         let spec = LoadSpec {
             connections: 4,

@@ -1,7 +1,7 @@
 //! The mock HTTP server over real sockets: what the HTTP notebooks rely on.
 
 use std::time::Duration;
-use support::server::{CountReply, MockServer};
+use support::mock_http::{CountReply, MockServer};
 
 fn get(url: &str) -> (u16, String) {
     let response = reqwest::blocking::get(url).expect("the server answers");
@@ -102,4 +102,25 @@ fn a_port_in_use_is_an_error_not_a_panic() {
 fn unknown_paths_are_404() {
     let server = MockServer::start().expect("start");
     assert_eq!(get(&format!("{}/nope", server.url())).0, 404);
+}
+
+#[test]
+fn the_program_announces_its_port_serves_and_stops_on_ctrl_c() {
+    use std::process::{Command, Stdio};
+    let mut server = Command::new(env!("CARGO_BIN_EXE_mock-server"))
+        .args(["127.0.0.1:0", "--workers", "current-thread"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start mock-server");
+    let mut stdout = std::io::BufReader::new(server.stdout.take().expect("piped"));
+    let addr = support::listening::read_announcement(&mut stdout).expect("listening on ADDR");
+    let (status, body) = get(&format!("http://{addr}/count?delay=0"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"count\":1"), "{body}");
+    let interrupted = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(interrupted.success());
+    assert!(server.wait().expect("exits").success());
 }

@@ -1,7 +1,7 @@
 //! `mr-server`, the program `make mr-server` runs: it serves, refuses bad arguments with a
 //! message, and stops gracefully on Ctrl-C (SIGINT).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -16,17 +16,11 @@ fn serves_until_ctrl_c_then_stops_cleanly() {
         .spawn()
         .expect("start mr-server");
     let mut stdout = BufReader::new(server.stdout.take().expect("piped"));
-    let mut banner = String::new();
-    stdout.read_line(&mut banner).expect("a banner");
-    // "mini redis listening on 127.0.0.1:PORT (line protocol and RESP; ...)"
-    let addr = banner
-        .strip_prefix("mini redis listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected banner {banner:?}"))
-        .to_owned();
-    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    // The first line is the readiness line every server program of the survey prints.
+    let addr = support::listening::read_announcement(&mut stdout).expect("listening on ADDR");
+    assert!(addr.ip().is_loopback(), "{addr}");
 
-    let mut client = TcpStream::connect(&addr).expect("connect");
+    let mut client = TcpStream::connect(addr).expect("connect");
     client
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
@@ -61,6 +55,7 @@ fn bad_arguments_get_a_message_and_exit_code_2() {
         &["--max-connections", "0"][..],
         &["--idle-timeout", "-1"],
         &["--workers", "x"],
+        &["--workers", "0"],
         &["--bogus"],
     ] {
         let output = Command::new(MR_SERVER).args(args).output().expect("run");

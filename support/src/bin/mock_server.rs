@@ -1,36 +1,52 @@
 //! `make server`: the survey's mock HTTP server, standalone.
 //!
-//! Usage: `mock-server [ADDR]` (default `127.0.0.1:8000`). Try
+//! Usage: `mock-server [ADDR] [--workers per-core|current-thread|N]` (default ADDR
+//! `127.0.0.1:8000`, one worker per core). Its first line is `listening on ADDR`. Try
 //! `curl 'http://127.0.0.1:8000/count?delay=0.5'`. Ctrl-C stops it after requests in flight
 //! have been answered.
 
 use std::process::ExitCode;
+use support::mock_http::{serve, DEFAULT_ADDR};
+use support::rt::{ctrl_c_stop, runtime, Workers};
 
-const DEFAULT_ADDR: &str = "127.0.0.1:8000";
+const USAGE: &str = "usage: mock-server [ADDR] [--workers per-core|current-thread|N]";
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("mock-server: cannot listen on {addr}: {error}");
-            return ExitCode::FAILURE;
+fn parse_args() -> Result<(String, Workers), String> {
+    let (mut addr, mut workers) = (DEFAULT_ADDR.to_owned(), Workers::PerCore);
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        match arg.as_str() {
+            "--workers" => workers = given.next().ok_or("--workers needs a value")?.parse()?,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other if !other.starts_with('-') => addr = other.to_owned(),
+            unknown => return Err(format!("unknown option {unknown:?}; see --help")),
+        }
+    }
+    Ok((addr, workers))
+}
+
+async fn serve_until_ctrl_c(addr: &str) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let stop = ctrl_c_stop().await?;
+    support::listening::announce(listener.local_addr()?)?;
+    println!("try GET /count?delay=0.5; Ctrl-C stops the server");
+    serve(listener, stop).await
+}
+
+fn main() -> ExitCode {
+    let (addr, workers) = match parse_args() {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("mock-server: {message}");
+            return ExitCode::from(2);
         }
     };
-    println!("mock server on http://{addr}: try GET /count?delay=0.5 (Ctrl-C stops it)");
-    let stop_on_ctrl_c = async {
-        // If the signal handler cannot be installed, run until killed.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    match support::server::serve(listener, stop_on_ctrl_c).await {
+    let served = runtime(workers, "mock-server")
+        .and_then(|runtime| runtime.block_on(serve_until_ctrl_c(&addr)));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("mock-server: {error}");
+            eprintln!("mock-server: cannot serve on {addr}: {error}");
             ExitCode::FAILURE
         }
     }

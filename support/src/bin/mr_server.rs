@@ -1,9 +1,10 @@
 //! `mr-server`: the mini Redis of part 17, standalone (`make mr-server`).
 //!
-//! Usage: `mr-server [ADDR] [--max-connections N] [--idle-timeout SECONDS] [--workers N]`
-//! (ADDR defaults to 127.0.0.1:1337; idle clients are dropped after 300 s, 0 means never;
-//! workers default to one per core, and 0 means a current-thread runtime).
-//! Ctrl-C shuts it down gracefully: requests it has already read are answered first.
+//! Usage: `mr-server [ADDR] [--max-connections N] [--idle-timeout SECONDS]
+//! [--workers per-core|current-thread|N]` (ADDR defaults to 127.0.0.1:1337; idle clients are
+//! dropped after 300 s, 0 means never; workers default to one per core). Its first line is
+//! `listening on ADDR`. Ctrl-C shuts it down gracefully: requests it has already read are
+//! answered first.
 //!
 //! This file only parses arguments; the server is `support::mini_redis`, the same code the
 //! notebook shows and runs.
@@ -13,12 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::mini_redis::server::{serve, Limits, Stats, DEFAULT_ADDR};
 use support::mini_redis::Db;
+use support::rt::{ctrl_c_stop, runtime, Workers};
 
 struct Args {
     addr: String,
     limits: Limits,
-    /// Runtime worker threads; `None`: one per core; `Some(0)`: a current-thread runtime.
-    workers: Option<usize>,
+    workers: Workers,
 }
 
 /// More connections than a tokio semaphore can count would panic, not serve.
@@ -27,14 +28,14 @@ const MAX_CONNECTIONS: usize = tokio::sync::Semaphore::MAX_PERMITS;
 /// A day; longer idle timeouts are as good as none (and that is `0`).
 const MAX_IDLE_SECONDS: u64 = 24 * 60 * 60;
 
-const USAGE: &str =
-    "usage: mr-server [ADDR] [--max-connections N] [--idle-timeout SECONDS] [--workers N]";
+const USAGE: &str = "usage: mr-server [ADDR] [--max-connections N] [--idle-timeout SECONDS] \
+                     [--workers per-core|current-thread|N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         addr: DEFAULT_ADDR.into(),
         limits: Limits::default(),
-        workers: None,
+        workers: Workers::PerCore,
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
@@ -67,11 +68,7 @@ fn parse_args() -> Result<Args, String> {
                 args.limits.idle_timeout = (seconds > 0).then(|| Duration::from_secs(seconds));
             }
             "--workers" => {
-                let value = given.next().ok_or("--workers needs a number")?;
-                let workers = value.parse().map_err(|_| {
-                    format!("--workers must be a number (0: one thread), got {value:?}")
-                })?;
-                args.workers = Some(workers);
+                args.workers = given.next().ok_or("--workers needs a value")?.parse()?;
             }
             "-h" | "--help" => return Err(USAGE.into()),
             addr if !addr.starts_with('-') => args.addr = addr.to_owned(),
@@ -83,24 +80,13 @@ fn parse_args() -> Result<Args, String> {
 
 async fn run(args: Args) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
-    // Listen for Ctrl-C before saying we are up: tokio installs the handler on the first
-    // poll, and a Ctrl-C before that would kill the process instead of stopping it cleanly.
-    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
-    if let std::task::Poll::Ready(result) = futures::poll!(&mut ctrl_c) {
-        result?; // Ready this early means the handler could not be installed.
-    }
+    let stop = ctrl_c_stop().await?;
+    support::listening::announce(listener.local_addr()?)?;
     println!(
-        "mini redis listening on {} (line protocol and RESP; at most {} clients); Ctrl-C stops it",
-        listener.local_addr()?,
+        "mini redis: line protocol and RESP, at most {} clients; Ctrl-C stops it",
         args.limits.max_connections
     );
     let stats = Arc::new(Stats::default());
-    let stop = async move {
-        // An error here means the handler failed later on: serve until killed.
-        if ctrl_c.await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
     serve(listener, Db::new(), args.limits, stats.clone(), stop).await?;
     println!(
         "mini redis stopped; connections served: {}, failed accepts: {}",
@@ -119,11 +105,7 @@ fn main() -> ExitCode {
         }
     };
     let addr = args.addr.clone();
-    let served = match args.workers {
-        None => support::run(run(args)),
-        Some(0) => support::run_current_thread(run(args)),
-        Some(workers) => support::run_with_workers(workers, run(args)),
-    };
+    let served = runtime(args.workers, "mr-server").and_then(|runtime| runtime.block_on(run(args)));
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,13 +1,18 @@
 //! One client connection: read requests, apply them, write replies, until the client leaves,
 //! sends `QUIT`, breaks the framing, or the server shuts down.
+//!
+//! The bytes-to-commands part is the pure parser in `protocol.rs`; this file owns the I/O.
 
 use super::db::Db;
 use super::protocol::{encode_frame_error, encode_reply, parse_request, Command, Protocol, Reply};
+use std::future::pending;
 use std::io;
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 16 * 1024;
@@ -15,10 +20,6 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Replies are written once this many bytes are waiting. Without it, a client pipelining a
 /// megabyte of `GET`s for a large value would make the server build gigabytes of replies.
 const WRITE_AT: usize = 64 * 1024;
-
-/// Stands for "no idle timeout": far enough away never to come (tokio timers reach about two
-/// years ahead).
-const NEVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// Input buffer capacity kept between requests; more is given back once a large request
 /// has been answered.
@@ -28,111 +29,153 @@ const KEEP_CAPACITY: usize = 4 * READ_CHUNK;
 const LINGER: Duration = Duration::from_millis(500);
 
 // ANCHOR: connection
-/// Serves one client until it leaves, sends `QUIT`, breaks the framing, completes no
-/// request for `idle_timeout`, or `shutdown` flips to `true`.
-///
-/// The loop answers every complete request in the buffer, writes all those replies at once,
-/// then reads more. A client that pipelines many requests per write therefore gets its
-/// replies in one write too.
-///
-/// Shutdown is only noticed while waiting for the client, never between a request and its
-/// reply: every request that was read gets its reply before the connection closes, and a
-/// write that was acknowledged with `OK` has already been applied to the store.
-pub async fn serve_connection(
-    mut stream: TcpStream,
-    db: Db,
+/// One client's connection: its socket, the bytes it sent that are not answered yet, the
+/// replies not written yet, its protocol (known from its first byte), and its idle timer.
+pub struct Connection {
+    stream: TcpStream,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    protocol: Option<Protocol>,
+    /// How long the client may go without completing a request, or stall a reply; `None`: no
+    /// limit.
     idle_timeout: Option<Duration>,
-    mut shutdown: watch::Receiver<bool>,
-) -> io::Result<()> {
-    let mut input: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut output: Vec<u8> = Vec::new();
-    let mut protocol = None;
-    // One timer for the connection's life, pushed back whenever a request completes.
-    let idle_for = idle_timeout.unwrap_or(NEVER);
-    let idle = tokio::time::sleep(idle_for);
-    tokio::pin!(idle);
-    loop {
-        if let Some(protocol) = protocol {
-            let (used, done) =
-                answer_buffered(protocol, &input, &db, &mut stream, &mut output, idle_for).await?;
-            if used > 0 {
-                idle.as_mut().reset(tokio::time::Instant::now() + idle_for);
+    /// Fires `idle_timeout` after the last completed request. One timer for the connection's
+    /// life, pushed back as requests complete: cheaper than a new timer per read.
+    idle: Option<Pin<Box<Sleep>>>,
+}
+
+/// Why [`Connection::read_more`] stopped waiting.
+enum Wait {
+    /// More bytes arrived.
+    Data,
+    /// The client closed its end. A half-received request is dropped; it was never answered.
+    ClientLeft,
+    /// The server is shutting down, or the client was idle too long: time to close.
+    Close,
+}
+
+impl Connection {
+    /// A connection to serve, dropped after `idle_timeout` without a completed request.
+    pub fn new(stream: TcpStream, idle_timeout: Option<Duration>) -> Connection {
+        Connection {
+            stream,
+            input: Vec::with_capacity(READ_CHUNK),
+            output: Vec::new(),
+            protocol: None,
+            idle_timeout,
+            idle: idle_timeout.map(|timeout| Box::pin(tokio::time::sleep(timeout))),
+        }
+    }
+
+    /// Serves the client until it leaves, sends `QUIT`, breaks the framing, is idle too long,
+    /// or `shutdown` flips to `true`.
+    ///
+    /// Each round answers every complete request in the buffer, writes all those replies at
+    /// once, then reads more: a client that pipelines many requests per write gets its replies
+    /// in one write too. Shutdown is only noticed while waiting for the client, never between
+    /// a request and its reply: every request that was read gets its reply before the
+    /// connection closes, and a write acknowledged with `OK` is already in the store.
+    pub async fn serve(mut self, db: &Db, mut shutdown: watch::Receiver<bool>) -> io::Result<()> {
+        loop {
+            let closing = self.answer_buffered(db).await?;
+            self.flush().await?;
+            if closing {
+                return close_gracefully(self.stream).await;
             }
-            input.drain(..used);
-            if !output.is_empty() {
-                write_within(&mut stream, &output, idle_for).await?;
-                output.clear();
-            }
-            if done {
-                return close_gracefully(stream).await;
+            match self.read_more(&mut shutdown).await? {
+                Wait::Data => {}
+                Wait::ClientLeft => return Ok(()),
+                Wait::Close => return close_gracefully(self.stream).await,
             }
         }
-        // After a large request, give the memory back rather than keep it for the
-        // connection's whole life.
-        if input.capacity() > KEEP_CAPACITY && input.len() < READ_CHUNK {
-            input.shrink_to(READ_CHUNK);
-        }
-        input.reserve(READ_CHUNK);
-        let read = tokio::select! {
-            read = stream.read_buf(&mut input) => read?,
-            // Also fires if the server dropped the sender: stop either way.
-            _ = shutdown.changed() => return close_gracefully(stream).await,
-            () = &mut idle => return close_gracefully(stream).await,
+    }
+
+    /// Answers the complete requests at the front of the input; returns whether the
+    /// connection must close (`QUIT`, or a request that cannot be framed).
+    async fn answer_buffered(&mut self, db: &Db) -> io::Result<bool> {
+        let Some(protocol) = self.protocol else {
+            return Ok(false); // nothing read yet
         };
-        if read == 0 {
-            // The client left. A half-received request is dropped; it was never answered.
+        let mut used = 0;
+        let closing = loop {
+            match parse_request(protocol, &self.input[used..]) {
+                Ok(None) => break false,
+                Ok(Some((Command::Quit, length))) => {
+                    used += length;
+                    // Redis acknowledges QUIT; the line protocol just closes, as the original.
+                    if protocol == Protocol::Resp {
+                        encode_reply(protocol, &Reply::Ok, &mut self.output);
+                    }
+                    break true;
+                }
+                Ok(Some((command, length))) => {
+                    used += length;
+                    encode_reply(protocol, &db.apply(command), &mut self.output);
+                    if self.output.len() >= WRITE_AT {
+                        self.flush().await?;
+                    }
+                }
+                Err(error) => {
+                    encode_frame_error(protocol, &error, &mut self.output);
+                    used = self.input.len();
+                    break true;
+                }
+            }
+        };
+        self.input.drain(..used);
+        if let (Some(idle), Some(timeout), true) = (&mut self.idle, self.idle_timeout, used > 0) {
+            idle.as_mut().reset(Instant::now() + timeout);
+        }
+        Ok(closing)
+    }
+
+    /// Writes the waiting replies, if any, giving up after the idle timeout: a client that
+    /// stops reading its replies must not hold its connection (and its slot) forever, which a
+    /// plain `write_all` would let it.
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.output.is_empty() {
             return Ok(());
         }
-        protocol = protocol.or(Some(Protocol::detect(input[0])));
-    }
-}
-
-/// Answers the complete requests at the front of `input`; returns the bytes they took and
-/// whether the connection must close (`QUIT`, or a request that cannot be framed).
-async fn answer_buffered(
-    protocol: Protocol,
-    input: &[u8],
-    db: &Db,
-    stream: &mut TcpStream,
-    output: &mut Vec<u8>,
-    patience: Duration,
-) -> io::Result<(usize, bool)> {
-    let mut used = 0;
-    loop {
-        match parse_request(protocol, &input[used..]) {
-            Ok(None) => return Ok((used, false)),
-            Ok(Some((Command::Quit, length))) => {
-                // Redis acknowledges QUIT; the line protocol just closes, as the original did.
-                if protocol == Protocol::Resp {
-                    encode_reply(protocol, &Reply::Ok, output);
-                }
-                return Ok((used + length, true));
-            }
-            Ok(Some((command, length))) => {
-                used += length;
-                encode_reply(protocol, &db.apply(command), output);
-                if output.len() >= WRITE_AT {
-                    write_within(stream, output, patience).await?;
-                    output.clear();
-                }
-            }
-            Err(error) => {
-                encode_frame_error(protocol, &error, output);
-                return Ok((input.len(), true));
-            }
+        let write = self.stream.write_all(&self.output);
+        match self.idle_timeout {
+            None => write.await?,
+            Some(patience) => tokio::time::timeout(patience, write).await.map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client stopped reading its replies",
+                )
+            })??,
         }
+        self.output.clear();
+        Ok(())
     }
-}
 
-/// Writes `bytes`, giving up after `patience`: a client that stops reading its replies must
-/// not hold its connection (and its slot) forever, which a plain `write_all` would let it.
-async fn write_within(stream: &mut TcpStream, bytes: &[u8], patience: Duration) -> io::Result<()> {
-    match tokio::time::timeout(patience, stream.write_all(bytes)).await {
-        Ok(written) => written,
-        Err(_) => Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "the client stopped reading its replies",
-        )),
+    /// Waits for more bytes from the client, for shutdown, or for the idle timer.
+    async fn read_more(&mut self, shutdown: &mut watch::Receiver<bool>) -> io::Result<Wait> {
+        // After a large request, give the memory back rather than keep it for the
+        // connection's whole life.
+        if self.input.capacity() > KEEP_CAPACITY && self.input.len() < READ_CHUNK {
+            self.input.shrink_to(READ_CHUNK);
+        }
+        self.input.reserve(READ_CHUNK);
+        let idle = async {
+            match &mut self.idle {
+                Some(idle) => idle.as_mut().await,
+                None => pending().await,
+            }
+        };
+        tokio::select! {
+            read = self.stream.read_buf(&mut self.input) => match read? {
+                0 => Ok(Wait::ClientLeft),
+                _ => {
+                    self.protocol.get_or_insert(Protocol::detect(self.input[0]));
+                    Ok(Wait::Data)
+                }
+            },
+            // Also fires if the server dropped the sender: stop either way.
+            _ = shutdown.changed() => Ok(Wait::Close),
+            () = idle => Ok(Wait::Close),
+        }
     }
 }
 // ANCHOR_END: connection

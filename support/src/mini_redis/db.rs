@@ -1,8 +1,9 @@
 //! The mini Redis's data: one map shared by every connection.
 
 use super::protocol::{Command, Reply};
+use crate::lock::lock;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 // ANCHOR: db
 /// The key-value store, shared by all connection tasks. Cloning it is cheap: every clone is
@@ -44,17 +45,17 @@ impl Db {
 
     /// The value stored under `key`.
     pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.lock().get(key).cloned()
+        self.entries().get(key).cloned()
     }
 
     /// Stores `value` under `key`, replacing any earlier value.
     pub fn set(&self, key: Vec<u8>, value: Vec<u8>) {
-        self.lock().insert(key, value);
+        self.entries().insert(key, value);
     }
 
     /// Removes `keys`; returns how many of them were present.
     pub fn delete(&self, keys: &[Vec<u8>]) -> usize {
-        let mut entries = self.lock();
+        let mut entries = self.entries();
         keys.iter()
             .filter(|key| entries.remove(key.as_slice()).is_some())
             .count()
@@ -62,7 +63,7 @@ impl Db {
 
     /// How many keys are stored.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.entries().len()
     }
 
     /// Whether the store is empty.
@@ -70,10 +71,10 @@ impl Db {
         self.len() == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Vec<u8>, Vec<u8>>> {
-        // A panic while the lock was held cannot leave the map half-updated (every insert
-        // and every removal leaves it consistent), so a poisoned lock is still safe to use.
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn entries(&self) -> MutexGuard<'_, HashMap<Vec<u8>, Vec<u8>>> {
+        // Every insert and every removal leaves the map consistent, so a lock poisoned by a
+        // panicking connection task is still safe to use (see `crate::lock`).
+        lock(&self.entries)
     }
 }
 // ANCHOR_END: db

@@ -1,8 +1,8 @@
 //! The accept loop: a task per connection, a connection limit, and graceful shutdown.
 
-use super::connection::serve_connection;
+use super::connection::Connection;
 use super::db::Db;
-use crate::rt::ServerThread;
+use crate::rt::{ServerThread, Workers};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -107,7 +107,8 @@ pub async fn serve(
         let (db, stop_requested) = (db.clone(), stop_requested.clone());
         connections.spawn(async move {
             // A connection error (a reset, say) concerns that client only.
-            let _ = serve_connection(stream, db, limits.idle_timeout, stop_requested).await;
+            let connection = Connection::new(stream, limits.idle_timeout);
+            let _ = connection.serve(&db, stop_requested).await;
             drop((permit, open));
         });
         // Reap finished tasks as we go, so the set does not grow with every client served.
@@ -212,8 +213,8 @@ pub struct Config {
     pub addr: String,
     /// What clients are allowed.
     pub limits: Limits,
-    /// Runtime worker threads (0: a current-thread runtime).
-    pub workers: usize,
+    /// The threads of the server's runtime.
+    pub workers: Workers,
 }
 
 impl Default for Config {
@@ -221,7 +222,7 @@ impl Default for Config {
         Config {
             addr: "127.0.0.1:0".into(),
             limits: Limits::default(),
-            workers: 2,
+            workers: Workers::Exactly(2),
         }
     }
 }

@@ -7,9 +7,9 @@
 //! A notebook starts it with [`MockServer::start`]: it binds 127.0.0.1 on a free port and
 //! serves from a background thread with its own runtime, because a runtime cannot outlive an
 //! evcxr cell but a thread can. `make server` runs the same router standalone on
-//! 127.0.0.1:8000 (see `src/bin/mock_server.rs`).
+//! [`DEFAULT_ADDR`] (see `src/bin/mock_server.rs`).
 
-use crate::rt::ServerThread;
+use crate::rt::{ServerThread, Workers};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +23,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Where `make server` listens.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8000";
 
 /// The longest delay a request may ask for. Anything longer is a typo, and a server thread
 /// stuck for minutes would make a notebook look hung.
@@ -104,7 +107,11 @@ async fn count(
         Ok(delay) => delay,
         Err(error) => return (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response(),
     };
-    tokio::time::sleep(delay).await;
+    // No timer for a zero delay: arming one costs a trip through the timer wheel (up to a
+    // millisecond's tick) for nothing. Python's `asyncio.sleep(0)` is a bare yield, too.
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let count = counter.fetch_add(1, Ordering::SeqCst) + 1;
     Json(CountReply {
         count,
@@ -149,9 +156,7 @@ impl MockServer {
     /// Starts a server on the given address; a port already in use is an error here.
     pub fn start_on(addr: impl ToSocketAddrs) -> io::Result<MockServer> {
         // A current-thread runtime is plenty: the handlers only sleep and count.
-        let thread = ServerThread::start("mock-server", addr, 0, |listener, stop| {
-            serve(listener, stop)
-        })?;
+        let thread = ServerThread::start("mock-server", addr, Workers::CurrentThread, serve)?;
         Ok(MockServer { thread })
     }
 
