@@ -125,6 +125,7 @@ class StrayOutputClient(NotebookClient):
         self.stray: list[tuple[int, str, str]] = []
         self.cell_of_message: dict[str, int] = {}
 
+    # PRIVATE nbclient method overridden (see the class docstring): re-check on upgrade.
     async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
         self.cell_of_message[parent_msg_id] = cell_index
         while True:
