@@ -40,6 +40,7 @@ pub mod lock;
 pub mod mini_redis;
 pub mod mock_http;
 pub mod panics;
+pub mod probe;
 pub mod rt;
 pub mod timeline;
 
