@@ -19,10 +19,12 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # Every Python path ruff checks: the survey package (runner, kernel launcher, kernel spec,
 # notebook normaliser), its tests, and the benchmark scripts.
 PY_PATHS := survey tests bench
-# The default addresses of `make server` and `make mr-server`, defined here only: they are
-# passed to the binaries, and bench/run.py starts its servers on free ports instead.
-MOCK_ADDR := 127.0.0.1:8000
-MR_ADDR := 127.0.0.1:1337
+# The default addresses of `make server` and `make mr-server` are the servers' own
+# (`DEFAULT_ADDR` in support/src/mock_http.rs and support/src/mini_redis/server.rs), read from
+# there so that each is written down once; bench/run.py starts its servers on free ports.
+rust_default_addr = $(shell sed -n 's/^pub const DEFAULT_ADDR: &str = "\(.*\)";$$/\1/p' $(1))
+MOCK_ADDR := $(call rust_default_addr,support/src/mock_http.rs)
+MR_ADDR := $(call rust_default_addr,support/src/mini_redis/server.rs)
 # Notebooks run in parallel kernels, each with its own build directory.
 JOBS ?= 2
 

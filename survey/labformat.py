@@ -1,9 +1,11 @@
-"""Notebooks in exactly the form JupyterLab 4.6 saves them.
+"""Notebooks in exactly the form JupyterLab 4.6 saves them after running them.
 
-A notebook the runner executed and one JupyterLab merely opened and saved should be the same
-file, or every re-run and every save in a workshop turns into a diff of every cell. Where the
-two differ, and what ``normalise`` does about it (read from JupyterLab 4.6.3 and
-@jupyter/ydoc 4.1, the versions requirements.txt pins or pulls in):
+A notebook the runner executed and the same notebook run in JupyterLab and saved should be the
+same file, and opening and saving it without running anything should change nothing; otherwise
+every re-run and every workshop turns into a diff of every cell. Checked in a real browser
+(JupyterLab 4.6.6, Chromium, Playwright): open and save leaves a file byte for byte as it was,
+in this form and in nbclient's; running cells is what changes it, like this (read from
+JupyterLab 4.6.3 and @jupyter/ydoc 4.1, the versions requirements.txt pins or pulls in):
 
 * Timing metadata. nbclient's ``record_timing`` writes ``cell.metadata.execution``
   (four timestamps per cell); JupyterLab's "Record cell timing" is off by default, and a cell
@@ -14,13 +16,13 @@ two differ, and what ``normalise`` does about it (read from JupyterLab 4.6.3 and
   outputs of the same ``name``, and runs stream text through a small terminal emulation:
   ``\\r`` returns to the start of the line, ``\\b`` deletes backwards, ``\\n`` appends a line.
   ``normalise`` does both, with a port of that emulation (``process_text``).
-* ``collapsed`` and ``jupyter.outputs_hidden`` are kept in step (nbformat 4.4 has both).
-* The notebook is upgraded to nbformat 4.5 (cell ids), and gets the ``kernelspec`` and
-  ``language_info`` metadata JupyterLab adds when they are missing.
+* ``collapsed`` and ``jupyter.outputs_hidden`` are kept in step (nbformat 4.4 has both), and
+  a missing ``kernelspec`` or ``language_info`` gets the empty one JupyterLab adds.
 
 What needs no code here: the JSON layout (the Jupyter server writes with ``nbformat.write``,
 as the runner does), ``metadata.trusted`` (nbformat strips it when writing) and transient
-output data (never stored).
+output data (never stored). JupyterLab does not upgrade an nbformat 4.4 notebook to 4.5 when it
+saves one, so neither does this; the survey's notebooks are 4.5.
 
 Usage, to normalise notebooks in place without executing them::
 
@@ -38,8 +40,6 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-# JupyterLab's nbformat version: it upgrades older notebooks to it when it opens them.
-LAB_NBFORMAT_MINOR = 5
 # The characters JupyterLab's stream emulation acts on (a character class, so \x08 is
 # backspace; spelled out because "\b" would read as a word boundary to most readers).
 STREAM_CONTROL = re.compile("[\n\x08\r]")
@@ -49,7 +49,6 @@ def normalise(notebook: NotebookNode) -> NotebookNode:
     """Rewrite ``notebook`` in place into the form JupyterLab saves; returns it.
 
     Idempotent, and it never executes anything: it only rearranges what is there."""
-    upgrade_to_lab_format(notebook)
     ensure_lab_metadata(notebook.metadata)
     for cell in notebook.cells:
         sync_collapsed(cell.metadata)
@@ -62,15 +61,6 @@ def normalise(notebook: NotebookNode) -> NotebookNode:
 def is_normal(notebook: NotebookNode) -> bool:
     """Whether saving ``notebook`` from JupyterLab would leave it unchanged."""
     return normalise(copy.deepcopy(notebook)) == notebook
-
-
-def upgrade_to_lab_format(notebook: NotebookNode) -> None:
-    """nbformat 4.x before 4.5 becomes 4.5, as JupyterLab's NotebookModel.fromJSON does.
-
-    nbformat's own upgrade adds the cell ids 4.5 requires; they are random either way, so
-    only the first save of an old notebook differs, not a re-run of a new one."""
-    if notebook.nbformat == 4 and notebook.nbformat_minor < LAB_NBFORMAT_MINOR:
-        nbformat.v4.upgrade(notebook, from_version=4, from_minor=notebook.nbformat_minor)
 
 
 def ensure_lab_metadata(metadata: NotebookNode) -> None:

@@ -5,7 +5,7 @@
 //! socket is bound. A parent that starts one on port 0 reads that line to learn the port the
 //! operating system chose. The alternatives, picking a "free" port first or polling with
 //! connects, race with other programs and waste time; one line of text does neither.
-//! (`bench/run.py` is the Python reader of the same line.)
+//! (`survey/servers.py` is the Python reader of the same line, used by `make bench`.)
 
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
