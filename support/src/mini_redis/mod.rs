@@ -1,8 +1,8 @@
 //! The mini Redis of part 17: a key-value server on tokio's TCP streams.
 //!
-//! It speaks the Python original's line protocol (`GET key`, `PUT key value`, `QUIT`),
-//! extended with `DEL key`, `ERROR` replies and case-insensitive commands, and RESP2, the
-//! protocol of `redis-cli` and `redis-benchmark`, on the same port.
+//! It speaks the Python original's line protocol (`GET key`, `PUT key value`, `DEL key`,
+//! `QUIT`, case-insensitive, and `ERROR` for anything else, here with a reason after it), and
+//! RESP2, the protocol of `redis-cli` and `redis-benchmark`, on the same port.
 //!
 //! * [`protocol`]: bytes to commands and replies to bytes, for both protocols.
 //! * [`db`]: the shared store.

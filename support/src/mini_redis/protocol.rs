@@ -2,8 +2,9 @@
 //! bytes.
 //!
 //! * The **line protocol** of the Python original: one request per line (`GET key`,
-//!   `PUT key value`, `DEL key`, `QUIT`), one reply per line (`OK value`, `NONE`, `OK`,
-//!   `ERROR ...`). Easy to type into `nc`.
+//!   `PUT key value`, `DEL key`, `QUIT`; command names are case-insensitive, as there), one
+//!   reply per line (`OK value`, `NONE`, `OK`, `ERROR`, which here carries a reason). Easy to
+//!   type into `nc`.
 //! * **RESP2**, what `redis-cli` and `redis-benchmark` speak: a request is an array of bulk
 //!   strings, `*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n`.
 //!
