@@ -34,19 +34,32 @@ const FONT: &str = "sans-serif";
 /// Every figure has this width in pixels; the height follows from the content.
 const WIDTH: u32 = 760;
 /// Height of a line chart.
-const LINE_CHART_HEIGHT: u32 = 400;
+const LINE_CHART_HEIGHT: u32 = 370;
 /// Height of one row of a row chart (a task of a Gantt chart, a bar of a bar chart).
 const ROW_HEIGHT: u32 = 28;
-/// What a row chart needs besides its rows: the caption, the x axis and the margins.
-const ROW_CHART_FRAME: u32 = 96;
+/// What a row chart needs besides its rows and its caption: the x axis and the margins.
+const ROW_CHART_FRAME: u32 = 76;
 /// Half the thickness of a bar, in rows: bars fill 64% of their row.
 const BAR_HALF_THICKNESS: f64 = 0.32;
 /// Radius of a point event's dot, in pixels.
 const DOT_RADIUS: i32 = 5;
-/// The naive font metrics plotters uses without a font stack: about 7 px per character.
-const PX_PER_CHAR: u32 = 7;
-const CAPTION_SIZE: u32 = 17;
-const LABEL_SIZE: u32 = 13;
+/// Text sizes as plotters takes them. It writes `size / 1.24` as the SVG's font size (it
+/// converts points to pixels), so these are 17.7 px and 14.5 px on screen. JupyterLab's body
+/// text is 14 px and a figure is shown at its own width (760 px), so no text in a figure is
+/// smaller than the text around it.
+const CAPTION_SIZE: u32 = 22;
+const LABEL_SIZE: u32 = 18;
+const VALUE_SIZE: u32 = 18;
+/// plotters' ratio between the size it is given and the SVG font size it writes.
+const PLOTTERS_POINTS_PER_PIXEL: f64 = 1.24;
+/// The average width of a character of the browser's sans-serif, in ems. plotters measures
+/// text without fonts, so the layout estimates widths itself, on the generous side.
+const EM_PER_CHAR: f64 = 0.56;
+/// Space kept free on each side of the caption.
+const CAPTION_MARGIN: u32 = 16;
+/// Left and right margins of the plotting area.
+const MARGIN_LEFT: u32 = 10;
+const MARGIN_RIGHT: u32 = 28;
 const MESH_GREY: RGBColor = RGBColor(235, 235, 235);
 
 /// The drawing functions' result: plotters reports errors, but drawing into a `String` has
@@ -74,6 +87,68 @@ fn render_svg(
         drawn.expect("drawing into an in-memory SVG cannot fail");
     }
     svg
+}
+
+/// Roughly how many pixels `text` takes on screen at plotters' `size`.
+fn text_width(text: &str, size: u32) -> f64 {
+    text.chars().count() as f64 * pixels(size) * EM_PER_CHAR
+}
+
+/// The on-screen font size, in pixels, of plotters' `size`.
+fn pixels(size: u32) -> f64 {
+    f64::from(size) / PLOTTERS_POINTS_PER_PIXEL
+}
+
+/// `title` broken into lines that fit the figure's width at the caption size.
+fn caption_lines(title: &str) -> Vec<String> {
+    let room = f64::from(WIDTH - 2 * CAPTION_MARGIN);
+    let mut lines: Vec<String> = Vec::new();
+    for word in title.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if text_width(&format!("{line} {word}"), CAPTION_SIZE) <= room => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
+/// The height the caption's lines take.
+fn caption_height(lines: &[String]) -> u32 {
+    lines.len() as u32 * CAPTION_LINE + 12
+}
+
+/// The distance between two caption lines, in pixels.
+const CAPTION_LINE: u32 = 24;
+
+/// Draws the caption, centred, at the top of `root`; returns the area below it.
+fn draw_caption<'a>(
+    root: &DrawingArea<SVGBackend<'a>, Shift>,
+    lines: &[String],
+) -> Result<DrawingArea<SVGBackend<'a>, Shift>, Box<dyn Error>> {
+    let (top, rest) = root.split_vertically(caption_height(lines));
+    let style =
+        TextStyle::from((FONT, CAPTION_SIZE).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (index, line) in lines.iter().enumerate() {
+        let y = 8 + index as i32 * CAPTION_LINE as i32;
+        top.draw(&Text::new(
+            line.clone(),
+            (WIDTH as i32 / 2, y),
+            style.clone(),
+        ))?;
+    }
+    Ok(rest)
+}
+
+/// The width of the row names' column: the longest name, within bounds.
+fn name_area(rows: &[&str]) -> u32 {
+    let longest = rows
+        .iter()
+        .map(|row| text_width(row, LABEL_SIZE))
+        .fold(0.0, f64::max);
+    (longest as u32 + 16).clamp(48, 360)
 }
 
 /// The axis style every chart shares: light grid, readable labels, values with three digits.
@@ -118,23 +193,22 @@ impl RowBar {
 /// half-empty row at the top.
 fn row_chart_svg(title: &str, x_desc: &str, x_max: f64, rows: &[&str], bars: &[RowBar]) -> String {
     let row_count = rows.len().max(1);
-    let height = ROW_CHART_FRAME + ROW_HEIGHT * row_count as u32;
+    let caption = caption_lines(title);
+    let height = caption_height(&caption) + ROW_CHART_FRAME + ROW_HEIGHT * row_count as u32;
     render_svg((WIDTH, height), |root| {
-        draw_row_chart(root, title, x_desc, x_max, rows, bars)
+        let below_caption = draw_caption(root, &caption)?;
+        draw_row_chart(&below_caption, x_desc, x_max, rows, bars)
     })
 }
 
 fn draw_row_chart(
     root: &DrawingArea<SVGBackend<'_>, Shift>,
-    title: &str,
     x_desc: &str,
     x_max: f64,
     rows: &[&str],
     bars: &[RowBar],
 ) -> Drawn {
     let row_count = rows.len().max(1);
-    let longest_name = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0) as u32;
-    let name_area = (longest_name * PX_PER_CHAR + 16).clamp(48, 280);
     // Row r spans y in [row_count - 1 - r, row_count - r]; this is its middle.
     let middle_of = |row: usize| (row_count - row) as f64 - 0.5;
     let bar_of = |bar: &RowBar| {
@@ -146,11 +220,11 @@ fn draw_row_chart(
     };
 
     let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, CAPTION_SIZE))
-        .margin(10)
-        .margin_right(28)
-        .x_label_area_size(40)
-        .y_label_area_size(name_area)
+        .margin(MARGIN_LEFT)
+        .margin_top(4)
+        .margin_right(MARGIN_RIGHT)
+        .x_label_area_size(44)
+        .y_label_area_size(name_area(rows))
         .build_cartesian_2d(0.0..x_max.max(f64::EPSILON), 0.0..row_count as f64)?;
     survey_mesh(&mut chart, x_desc, |mesh| {
         mesh.disable_y_mesh().y_labels(0);
@@ -159,8 +233,11 @@ fn draw_row_chart(
     let name_style =
         TextStyle::from((FONT, LABEL_SIZE).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
     for (row, name) in rows.iter().enumerate() {
+        // The chart speaks in the figure's pixels; `root` starts below the caption.
         let (x, y) = chart.backend_coord(&(0.0, middle_of(row)));
-        root.draw(&Text::new(name.to_string(), (x - 8, y), name_style.clone()))?;
+        let (left, top) = root.get_base_pixel();
+        let at = (x - left - 8, y - top);
+        root.draw(&Text::new(name.to_string(), at, name_style.clone()))?;
     }
 
     let intervals = bars.iter().filter(|bar| !bar.is_dot());
@@ -180,7 +257,7 @@ fn draw_row_chart(
         )
     }))?;
 
-    let label_style = TextStyle::from((FONT, LABEL_SIZE - 1).into_font())
+    let label_style = TextStyle::from((FONT, VALUE_SIZE).into_font())
         .pos(Pos::new(HPos::Left, VPos::Center))
         .color(&RGBColor(60, 60, 60));
     let labels = bars.iter().filter_map(|bar| {
@@ -291,9 +368,29 @@ impl BarChart {
                 label: Some(format!("{} {}", format_value(*value), self.unit)),
             })
             .collect();
-        // Headroom on the right for the value labels.
-        let max = self.bars.iter().map(|(_, v)| *v).fold(0.0, f64::max);
-        row_chart_svg(&self.title, &self.unit, max * 1.25, &rows, &bars)
+        row_chart_svg(
+            &self.title,
+            &self.unit,
+            self.axis_end(&rows, &bars),
+            &rows,
+            &bars,
+        )
+    }
+
+    /// Where the x axis ends: far enough right that every value label fits after its bar.
+    fn axis_end(&self, rows: &[&str], bars: &[RowBar]) -> f64 {
+        let plot_width = f64::from(WIDTH - MARGIN_LEFT - MARGIN_RIGHT - name_area(rows));
+        let mut end: f64 = bars.iter().map(|bar| bar.to).fold(0.0, f64::max) * 1.05;
+        for bar in bars {
+            let label = text_width(
+                &format!(" {}", bar.label.as_deref().unwrap_or("")),
+                VALUE_SIZE,
+            );
+            // The bar takes value/end of the plot's width; the label must fit in the rest.
+            let room = (plot_width - label - 4.0).max(plot_width * 0.2);
+            end = end.max(bar.to * plot_width / room);
+        }
+        end
     }
 
     /// The chart as text: one proportional bar per line.
@@ -367,7 +464,11 @@ impl LineChart {
 
     /// The chart as an SVG document.
     pub fn to_svg(&self) -> String {
-        render_svg((WIDTH, LINE_CHART_HEIGHT), |root| self.draw(root))
+        let caption = caption_lines(&self.title);
+        let height = caption_height(&caption) + LINE_CHART_HEIGHT;
+        render_svg((WIDTH, height), |root| {
+            self.draw(&draw_caption(root, &caption)?)
+        })
     }
 
     fn draw(&self, root: &DrawingArea<SVGBackend<'_>, Shift>) -> Drawn {
@@ -376,11 +477,12 @@ impl LineChart {
             (x.max(*px), y.max(*py))
         });
         let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FONT, CAPTION_SIZE))
             .margin(12)
-            .margin_right(28)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
+            .margin_left(24)
+            .margin_top(4)
+            .margin_right(MARGIN_RIGHT)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
             .build_cartesian_2d(0.0..(x_max * 1.05).max(1.0), 0.0..(y_max * 1.15).max(1.0))?;
         survey_mesh(&mut chart, &self.x_desc, |mesh| {
             mesh.y_label_formatter(&|y| format_value(*y))
@@ -540,6 +642,75 @@ mod tests {
         }
         let text = chart.to_text();
         assert!(text.contains("rayon: 1: 1, 2: 1.90"));
+    }
+
+    /// Every `<text>` of an SVG: (x, anchor, font size, content).
+    fn texts(svg: &str) -> Vec<(f64, String, f64, String)> {
+        let attribute = |tag: &str, name: &str| {
+            let start = tag.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+            tag[start..]
+                .split('"')
+                .next()
+                .expect("closing quote")
+                .to_owned()
+        };
+        svg.split("<text")
+            .skip(1)
+            .map(|rest| {
+                let (tag, after) = rest.split_once('>').expect("tag end");
+                let content = after
+                    .split("</text>")
+                    .next()
+                    .expect("text end")
+                    .trim()
+                    .to_owned();
+                let x = attribute(tag, "x").parse().expect("x");
+                let size = attribute(tag, "font-size").parse().expect("font size");
+                // A rotated label (the y axis's) runs up the figure: its width is its height.
+                let anchor = match tag.contains("rotate(") {
+                    true => "rotated".to_owned(),
+                    false => attribute(tag, "text-anchor"),
+                };
+                (x, anchor, size, content)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_is_as_large_as_the_notebook_s_and_stays_inside_the_figure() {
+        let long_title =
+            "line protocol, same Rust load client: a title long enough to need two lines";
+        let charts = [
+            BarChart::new(long_title, "requests per second")
+                .bar("Rust, 50 connections, pipeline 16", 1_570_000.0)
+                .bar("Python, 50 connections, pipeline 16", 124_000.0)
+                .to_svg(),
+            timeline().titled(long_title).to_svg(),
+            LineChart::new(long_title, "threads", "speed-up")
+                .series("rayon", [(1.0, 1.0), (2.0, 1.9)])
+                .to_svg(),
+        ];
+        for svg in charts {
+            let texts = texts(&svg);
+            let wrapped = texts.iter().any(|(.., content)| {
+                long_title.starts_with(content.as_str()) && content.len() < long_title.len()
+            });
+            assert!(wrapped, "the title is wrapped onto more lines: {svg}");
+            for (x, anchor, size, content) in texts {
+                assert!(size >= 14.0, "{content:?} is {size} px");
+                let width = content.chars().count() as f64 * size * EM_PER_CHAR;
+                let (left, right) = match anchor.as_str() {
+                    "rotated" => (x - size, x + size),
+                    "start" => (x, x + width),
+                    "end" => (x - width, x),
+                    _ => (x - width / 2.0, x + width / 2.0),
+                };
+                assert!(
+                    left >= 0.0 && right <= f64::from(WIDTH),
+                    "{content:?}: {left}..{right}"
+                );
+            }
+        }
     }
 
     #[test]
