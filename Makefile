@@ -79,7 +79,10 @@ kernel: venv evcxr
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# A cold machine builds the dependency set before JupyterLab opens, with cargo's progress in
+# the terminal, instead of in a first notebook cell that would sit silent for a minute.
 lab: setup
+	$(PY) -m survey.warm
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks $(ALLOW_ROOT)
 
 check: setup test-rust test-python
