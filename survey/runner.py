@@ -13,6 +13,23 @@ prints whenever the thread gets to it. So the runner judges each cell itself:
 * after the last cell the runner runs one more, non-compiling cell and waits a moment, so that
   stderr a background thread writes late is still seen.
 
+"Your turn" exercises (support/src/exercise.rs) are marked with standard Jupyter cell tags, never
+recognised by their text: ``exercise-starter`` on the cell the attendee completes, and
+``exercise-solution``, with ``metadata.jupyter.source_hidden`` set, on its collapsed answer.
+Their checks print a verdict line on stdout, "✅ Correct" or "❌ Not yet", and the runner
+judges it:
+
+* a solution cell must print "✅ Correct" and no "❌ Not yet";
+* a starter cell must print "❌ Not yet" and no "✅ Correct": a starter that passes as shipped
+  fails the notebook. Its "Not yet" is no error, but a starter that does not compile, or writes
+  to stderr, fails the notebook like any cell (with a note saying it is a starter);
+* "❌ Not yet" anywhere else (a solution that lost its tag, a lesson's check) fails it;
+* before the kernel starts: every starter is followed by its solution before the next starter,
+  solutions are collapsed, and the tags are on code cells only.
+
+A wrong verdict does not stop the run (later cells do not depend on an exercise's answer), so
+one run reports every exercise that is wrong; any other failure stops it at that cell.
+
 With ``--write``, a notebook that passes is saved in the form JupyterLab saves it
 (survey/labformat.py), so that re-running a notebook changes only what the run changed.
 
@@ -69,6 +86,12 @@ SETUP_CELL_TIMEOUT = 600
 DRAIN_SOURCE = ":vars"
 DRAIN_PAUSE_SECONDS = 0.5
 PANIC = re.compile(r"panicked at")
+# Exercise cells, by their Jupyter tags (metadata.tags), and the markers support::exercise
+# starts its verdict lines with (PASS_MARKER and NOT_YET_MARKER in support/src/exercise.rs).
+STARTER_TAG = "exercise-starter"
+SOLUTION_TAG = "exercise-solution"
+PASS_MARKER = "✅ Correct"
+NOT_YET_MARKER = "❌ Not yet"
 
 
 @dataclass
@@ -195,6 +218,10 @@ def run_notebook(
     report = NotebookReport(path=path)
     notebook = nbformat.read(path, as_version=4)
     report.notebook = notebook
+    # A mis-tagged exercise is an authoring mistake: said at once, without starting a kernel.
+    report.failures.extend(exercise_layout_failures(notebook))
+    if not report.ok:
+        return report
     client = StrayOutputClient(
         notebook,
         kernel_name=KERNEL_NAME,
@@ -269,18 +296,24 @@ def run_cell_past_build_hiccups(
     client: StrayOutputClient, cell, index: int, report: NotebookReport
 ) -> bool:
     """Run a cell, once more if evcxr's build tripped over itself. Safe to repeat: a cell
-    whose build failed never ran."""
+    whose build failed never ran. Failures of earlier cells (exercise verdicts, which do not
+    stop the run) are kept as they are."""
+    earlier = len(report.failures)
     passed = run_cell(client, cell, index, report)
-    transient = [f for f in report.failures if any(e in f for e in TRANSIENT_BUILD_ERRORS)]
-    if passed or len(transient) != len(report.failures):
+    failures = report.failures[earlier:]
+    transient = [f for f in failures if any(e in f for e in TRANSIENT_BUILD_ERRORS)]
+    if passed or len(transient) != len(failures):
         return passed
-    report.failures.clear()
+    del report.failures[earlier:]
     report.retried_cells.append(index)
     return run_cell(client, cell, index, report)
 
 
 def run_cell(client: StrayOutputClient, cell, index: int, report: NotebookReport) -> bool:
-    """Execute one cell, record its time and failures; False if it failed."""
+    """Execute one cell, record its time and failures; False if the run must stop here.
+
+    An exercise's wrong verdict is recorded but does not stop the run (see the module
+    docstring)."""
     cell_started = time.monotonic()
     try:
         client.execute_cell(cell, index)
@@ -290,9 +323,118 @@ def run_cell(client: StrayOutputClient, cell, index: int, report: NotebookReport
     finally:
         first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
         report.cells.append(CellReport(index, time.monotonic() - cell_started, first_line))
-    report.failures.extend(cell_failures(f"cell {index}", cell.outputs))
-    report.failures.extend(stray_failures(client))
-    return report.ok
+    where = f"cell {index}"
+    role = exercise_role(cell)
+    errors = cell_failures(where, cell.outputs)
+    if errors and role:
+        errors.insert(0, exercise_error(where, role))
+    errors.extend(stray_failures(client))
+    report.failures.extend(errors)
+    if errors:
+        return False
+    report.failures.extend(verdict_failures(where, role, cell.outputs))
+    return True
+
+
+def exercise_role(cell) -> str | None:
+    """``STARTER_TAG`` or ``SOLUTION_TAG`` if the cell is tagged as part of an exercise."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    for role in (STARTER_TAG, SOLUTION_TAG):
+        if role in tags:
+            return role
+    return None
+
+
+def exercise_layout_failures(notebook: nbformat.NotebookNode) -> list[str]:
+    """What is wrong with how the notebook's exercise cells are tagged; empty if nothing.
+
+    Each ``exercise-starter`` is followed by its ``exercise-solution`` (other cells may come
+    between) before the next starter; solutions are collapsed (``metadata.jupyter.
+    source_hidden``); the tags are on code cells, one of the two per cell."""
+    failures = []
+    open_starter = None
+    for index, cell in enumerate(notebook.cells):
+        where = f"cell {index}"
+        tags = cell.get("metadata", {}).get("tags", [])
+        roles = [role for role in (STARTER_TAG, SOLUTION_TAG) if role in tags]
+        if not roles:
+            continue
+        if len(roles) > 1:
+            failures.append(f"{where}: tagged both {STARTER_TAG} and {SOLUTION_TAG}")
+            continue
+        if cell.cell_type != "code":
+            failures.append(f"{where}: {roles[0]} is a tag for code cells, not {cell.cell_type}")
+            continue
+        if roles[0] == STARTER_TAG:
+            if open_starter is not None:
+                failures.append(f"cell {open_starter}: an {STARTER_TAG} with no {SOLUTION_TAG}")
+            open_starter = index
+            continue
+        if open_starter is None:
+            failures.append(f"{where}: an {SOLUTION_TAG} with no {STARTER_TAG} before it")
+        open_starter = None
+        if cell.metadata.get("jupyter", {}).get("source_hidden") is not True:
+            failures.append(
+                f"{where}: an {SOLUTION_TAG} must be collapsed: set its metadata.jupyter."
+                "source_hidden to true (JupyterLab: View > Collapse Selected Code)"
+            )
+    if open_starter is not None:
+        failures.append(f"cell {open_starter}: an {STARTER_TAG} with no {SOLUTION_TAG}")
+    return failures
+
+
+def exercise_error(where: str, role: str) -> str:
+    """The note put before the errors of an exercise cell that did not run cleanly."""
+    if role == STARTER_TAG:
+        return (
+            f"{where} ({STARTER_TAG}): the starter does not run cleanly as shipped. It must"
+            f" compile and run, and its support::exercise check must print {NOT_YET_MARKER!r}"
+            " (keep the todo!() inside the code the check runs); instead:"
+        )
+    return f"{where} ({SOLUTION_TAG}): the solution does not run cleanly:"
+
+
+def verdict_failures(where: str, role: str | None, outputs: list[dict]) -> list[str]:
+    """What is wrong with the verdicts a cell's checks printed on stdout, given its role."""
+    stdout = "".join(
+        o.get("text", "")
+        for o in outputs
+        if o.get("output_type") == "stream" and o.get("name") == "stdout"
+    )
+    passed = PASS_MARKER in stdout
+    not_yet = NOT_YET_MARKER in stdout
+    verdicts = "\n".join(
+        line
+        for line in stdout.splitlines()
+        if PASS_MARKER in line or NOT_YET_MARKER in line or line.lstrip().startswith("Hint:")
+    )
+    if role == STARTER_TAG:
+        if passed:
+            return [
+                f"{where} ({STARTER_TAG}): a starter that passes as shipped: its check must say"
+                f" {NOT_YET_MARKER!r} until the attendee has written the answer:\n"
+                + indent(verdicts)
+            ]
+        if not not_yet:
+            return [
+                f"{where} ({STARTER_TAG}): no verdict: a starter must run a support::exercise"
+                f" check that prints {NOT_YET_MARKER!r} as shipped"
+            ]
+    elif role == SOLUTION_TAG:
+        if not_yet:
+            return [f"{where} ({SOLUTION_TAG}): the solution fails its check:\n" + indent(verdicts)]
+        if not passed:
+            return [
+                f"{where} ({SOLUTION_TAG}): no verdict: a solution must run a support::exercise"
+                f" check that prints {PASS_MARKER!r}"
+            ]
+    elif not_yet:
+        return [
+            f"{where}: a check says {NOT_YET_MARKER!r} in a cell not tagged {STARTER_TAG}"
+            f" (a solution that lost its {SOLUTION_TAG} tag, or a lesson whose check fails):\n"
+            + indent(verdicts)
+        ]
+    return []
 
 
 def drain(client: StrayOutputClient, report: NotebookReport) -> None:

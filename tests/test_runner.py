@@ -7,16 +7,32 @@ most of these cells as successful, so these tests prove the runner's own judgeme
 import fcntl
 import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from survey import DISPLAY_NAME, KERNEL_NAME, slots
+from survey import DISPLAY_NAME, KERNEL_NAME, REPO, slots
 from survey.kernelspec import EVCXR_CONFIG_DIR, kernel_spec
-from survey.runner import StrayOutputClient, cell_failures, locked, run_notebook
+from survey.runner import (
+    NOT_YET_MARKER,
+    PASS_MARKER,
+    SOLUTION_TAG,
+    STARTER_TAG,
+    NotebookReport,
+    StrayOutputClient,
+    cell_failures,
+    exercise_layout_failures,
+    locked,
+    run_cell,
+    run_cell_past_build_hiccups,
+    run_notebook,
+    verdict_failures,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Dependency-free cells compile in about a second; a fixture that needs the support crate
@@ -63,8 +79,180 @@ def test_runner_stops_at_the_first_failing_cell():
     assert [cell.index for cell in report.cells] == [0]
 
 
+def test_runner_judges_each_exercise_cell(record_property):
+    # One kernel for every exercise case: a wrong verdict does not stop the run, so each cell
+    # of tests/fixtures/exercises.ipynb is judged on its own, up to the untagged todo!().
+    report = run_notebook(FIXTURES / "exercises.ipynb", cell_timeout=CELL_TIMEOUT)
+    record_property("notebook_timing", report.timing())
+    by_cell = {}
+    for failure in report.failures:
+        by_cell.setdefault(int(re.match(r"cell (\d+)", failure)[1]), []).append(failure)
+    assert [cell.index for cell in report.cells] == [1, 2, 3, 4, 5, 6, 7], report.timing()
+    printed = {
+        index: "".join(output.get("text", "") for output in cell.get("outputs", []))
+        for index, cell in enumerate(report.notebook.cells)
+    }
+    # A good exercise: the starter says "Not yet" because of its todo!(), quietly, and the
+    # solution passes the same check.
+    assert 2 not in by_cell and 3 not in by_cell, report.failures
+    assert f"{NOT_YET_MARKER} — three naps at once: your code still reaches a todo!()" in printed[2]
+    assert "   Hint: tokio::join!(a, b, c)" in printed[2]
+    assert f"{PASS_MARKER} — three naps at once" in printed[3]
+    assert "panicked" not in printed[2] + printed[3]
+    # Each wrong cell is reported, as itself.
+    assert by_cell[4] == [by_cell[4][0]] and "a starter that passes as shipped" in by_cell[4][0]
+    assert "the solution fails its check" in by_cell[5][0]
+    assert "the sum should be 4, but your code gave 5" in by_cell[5][0]
+    assert f"not tagged {STARTER_TAG}" in by_cell[6][0]
+    # An untagged todo!() still panics on stderr and fails the notebook, as any panic does.
+    assert "panic" in by_cell[7][0] and "not yet implemented" in by_cell[7][0]
+    assert sorted(by_cell) == [4, 5, 6, 7], report.failures
+
+
+def test_the_verdict_markers_are_support_s():
+    source = (REPO / "support" / "src" / "exercise.rs").read_text()
+    assert f'pub const PASS_MARKER: &str = "{PASS_MARKER}";' in source
+    assert f'pub const NOT_YET_MARKER: &str = "{NOT_YET_MARKER}";' in source
+
+
 def stream(name, text):
     return {"output_type": "stream", "name": name, "text": text}
+
+
+NOT_YET = f"{NOT_YET_MARKER} — task: the sum should be 4\n   Hint: add\n"
+CORRECT = f"{PASS_MARKER} — task: the sum is 4\n"
+
+
+@pytest.mark.parametrize(
+    ("role", "printed", "failure"),
+    [
+        (STARTER_TAG, NOT_YET, None),
+        (STARTER_TAG, CORRECT, "a starter that passes as shipped"),
+        (STARTER_TAG, NOT_YET + CORRECT, "a starter that passes as shipped"),
+        (STARTER_TAG, "nothing\n", "no verdict"),
+        (SOLUTION_TAG, CORRECT, None),
+        (SOLUTION_TAG, NOT_YET, "the solution fails its check"),
+        (SOLUTION_TAG, CORRECT + NOT_YET, "the solution fails its check"),
+        (SOLUTION_TAG, "", "no verdict"),
+        (None, CORRECT, None),
+        (None, "plain output\n", None),
+        (None, NOT_YET, f"not tagged {STARTER_TAG}"),
+    ],
+)
+def test_verdicts_are_judged_by_the_cell_s_tag(role, printed, failure):
+    failures = verdict_failures("cell 3", role, [stream("stdout", printed)])
+    if failure is None:
+        assert failures == []
+    else:
+        assert len(failures) == 1 and failure in failures[0], failures
+
+
+def test_a_verdict_on_stderr_or_in_display_data_does_not_count():
+    outputs = [
+        stream("stderr", CORRECT),
+        {"output_type": "display_data", "data": {"text/plain": CORRECT}},
+    ]
+    assert "no verdict" in verdict_failures("cell 3", SOLUTION_TAG, outputs)[0]
+
+
+def exercise_notebook(*cells):
+    """A notebook of code cells given as (tags, source_hidden), and a markdown cell as "md"."""
+    notebook = nbformat.v4.new_notebook()
+    for cell in cells:
+        if cell == "md":
+            notebook.cells.append(nbformat.v4.new_markdown_cell("text"))
+            continue
+        tags, hidden = cell
+        metadata = {"tags": list(tags)}
+        if hidden:
+            metadata["jupyter"] = {"source_hidden": True}
+        notebook.cells.append(nbformat.v4.new_code_cell("1", metadata=metadata))
+    return notebook
+
+
+STARTER = ([STARTER_TAG], False)
+SOLUTION = ([SOLUTION_TAG], True)
+PLAIN = ([], False)
+
+
+@pytest.mark.parametrize(
+    ("cells", "failure"),
+    [
+        ((STARTER, SOLUTION, PLAIN, STARTER, "md", PLAIN, SOLUTION), None),
+        ((PLAIN,), None),
+        ((STARTER, ([SOLUTION_TAG], False)), "cell 1: an exercise-solution must be collapsed"),
+        ((STARTER, PLAIN), "cell 0: an exercise-starter with no exercise-solution"),
+        ((STARTER, STARTER, SOLUTION), "cell 0: an exercise-starter with no exercise-solution"),
+        ((SOLUTION, STARTER, SOLUTION), "cell 0: an exercise-solution with no exercise-starter"),
+        ((([STARTER_TAG, SOLUTION_TAG], True),), "cell 0: tagged both"),
+    ],
+)
+def test_exercise_cells_must_come_in_collapsed_pairs(cells, failure):
+    failures = exercise_layout_failures(exercise_notebook(*cells))
+    if failure is None:
+        assert failures == []
+    else:
+        assert any(failure in f for f in failures), failures
+
+
+def test_exercise_tags_belong_on_code_cells():
+    notebook = exercise_notebook(STARTER, SOLUTION)
+    notebook.cells[0] = nbformat.v4.new_markdown_cell("task", metadata={"tags": [STARTER_TAG]})
+    failures = exercise_layout_failures(notebook)
+    assert any("is a tag for code cells, not markdown" in f for f in failures), failures
+
+
+def test_a_mis_tagged_exercise_fails_before_a_kernel_starts(tmp_path):
+    path = tmp_path / "untidy.ipynb"
+    nbformat.write(exercise_notebook(STARTER), path)
+    report = run_notebook(path)
+    assert not report.ok and report.cells == [], "no cell may run"
+    assert "with no exercise-solution" in report.failures[0]
+
+
+class ScriptedClient:
+    """Stands in for the kernel's client in run_cell: each execution gets the next outputs."""
+
+    timeout = 1
+
+    def __init__(self, *outputs):
+        self.outputs = list(outputs)
+        self.stray = []
+
+    def execute_cell(self, cell, index):
+        cell.outputs = self.outputs.pop(0)
+
+
+COMPILE_ERROR = {"output_type": "error", "ename": "Error", "evalue": "mismatched types"}
+
+
+def test_a_starter_that_does_not_compile_fails_the_notebook_as_a_starter():
+    report = NotebookReport(path=Path("x.ipynb"))
+    starter = exercise_notebook(STARTER).cells[0]
+    assert not run_cell(ScriptedClient([COMPILE_ERROR]), starter, 4, report)
+    assert "cell 4 (exercise-starter): the starter does not run cleanly" in report.failures[0]
+    assert "mismatched types" in report.failures[1]
+
+
+def test_a_starter_whose_todo_panics_outside_its_check_fails_the_notebook():
+    report = NotebookReport(path=Path("x.ipynb"))
+    starter = exercise_notebook(STARTER).cells[0]
+    panic = stream("stderr", "thread 'main' panicked at src/lib.rs:1:1:\nnot yet implemented\n")
+    assert not run_cell(ScriptedClient([stream("stdout", NOT_YET), panic]), starter, 4, report)
+    assert "does not run cleanly" in report.failures[0] and "panic" in report.failures[1]
+
+
+def test_a_wrong_verdict_does_not_stop_the_run_and_survives_a_later_retry():
+    report = NotebookReport(path=Path("x.ipynb"))
+    solution, plain = exercise_notebook(SOLUTION, PLAIN).cells
+    assert run_cell(ScriptedClient([stream("stdout", NOT_YET)]), solution, 3, report)
+    assert len(report.failures) == 1
+    # A build hiccup in a later cell is retried; the earlier verdict failure stays.
+    hiccup = {"output_type": "error", "ename": "Error", "evalue": "Failed to wrap rustc"}
+    client = ScriptedClient([hiccup], [stream("stdout", "fine\n")])
+    assert run_cell_past_build_hiccups(client, plain, 5, report)
+    assert report.retried_cells == [5]
+    assert len(report.failures) == 1 and "the solution fails its check" in report.failures[0]
 
 
 def test_stderr_lines_are_reported_together():

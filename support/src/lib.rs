@@ -34,6 +34,7 @@ pub mod chart;
 pub mod diagnose;
 mod display;
 pub mod events;
+pub mod exercise;
 pub mod listening;
 pub mod loadgen;
 pub mod lock;
@@ -62,6 +63,10 @@ pub mod prelude {
     pub use crate::chart::{BarChart, LineChart};
     pub use crate::diagnose::{compile_snippet, compile_snippet_with_warnings};
     pub use crate::events::EventLog;
+    pub use crate::exercise::{
+        at_most_at_once, check, expect_eq, finished_within, happened_before, in_order,
+        ran_concurrently, ran_one_after_another, Exercise, Finding, Verdict,
+    };
     pub use crate::mock_http::MockServer;
     pub use crate::panics::{expect_panic, with_quiet_panics};
     pub use crate::rt::{run, run_current_thread, run_with_workers};
