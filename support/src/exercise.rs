@@ -234,8 +234,6 @@ struct Caught {
     message: String,
 }
 
-/// Serialises checks: the panic hook is process-wide.
-static CHECKING: Mutex<()> = Mutex::new(());
 /// The panics recorded by the hook during the current check, in the order they happened.
 static CAUGHT: Mutex<Vec<Caught>> = Mutex::new(Vec::new());
 
@@ -253,7 +251,8 @@ fn catching_panics(
         !INSIDE_CHECK.get(),
         "support::exercise: a check cannot run inside another check"
     );
-    let _serial = lock(&CHECKING);
+    // The panic hook is process-wide: one swap at a time, checks and quiet panics alike.
+    let _serial = crate::panics::HookSwap::begin();
     lock(&CAUGHT).clear();
     INSIDE_CHECK.set(true);
     let previous = panic::take_hook();
@@ -493,6 +492,17 @@ fn show_events(events: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempt_may_use_the_quiet_panic_helpers_inside_a_check() {
+        // Both swap the process-wide panic hook; nested on one thread they must not deadlock.
+        let verdict = check(
+            "nested",
+            || crate::panics::expect_panic(|| panic!("inner")),
+            |message| expect_eq("the caught message", message.as_str(), "inner"),
+        );
+        assert!(verdict.is_correct(), "{verdict}");
+    }
     use crate::timeline::{Recorder, Span};
 
     fn ms(n: u64) -> Duration {
@@ -666,7 +676,8 @@ mod tests {
     fn the_recording_hook_is_gone_after_a_check() {
         let _ = check("x", || -> u32 { todo!() }, |_| Ok(String::new()));
         // Held, no other check can install the recording hook meanwhile.
-        let _serial = lock(&CHECKING);
+        // The panic hook is process-wide: one swap at a time, checks and quiet panics alike.
+        let _serial = crate::panics::HookSwap::begin();
         lock(&CAUGHT).clear();
         let _ = panic::catch_unwind(|| panic!("after the check"));
         assert!(

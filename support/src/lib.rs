@@ -28,6 +28,7 @@
 //! * [`baseline`]: the Python asyncio version of the mini Redis, run as a child process.
 //! * [`listening`]: the `listening on ADDR` line every server program starts with.
 //! * [`lock`]: locking a mutex that a panic may have poisoned.
+//! * [`exercise`]: the checks of the "Your turn" exercises, with verdicts written for learners.
 
 pub mod baseline;
 pub mod chart;

@@ -11,11 +11,41 @@
 
 use crate::lock::lock;
 use std::any::Any;
+use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
-/// Serialises hook swaps: two overlapping swaps could restore each other's quiet hook.
+/// Serialises hook swaps across threads: two overlapping swaps could restore each other's
+/// quiet hook. `exercise` swaps the hook too, through the same [`HookSwap`].
 static HOOK_SWAP: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    static SWAPPING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Held while a helper has the panic hook swapped. Swaps nested on one thread (a check that
+/// runs code using `with_quiet_panics`) restore in reverse order and need no lock; only a
+/// swap from another thread waits, so nesting cannot deadlock.
+pub(crate) struct HookSwap(Option<MutexGuard<'static, ()>>);
+
+impl HookSwap {
+    pub(crate) fn begin() -> HookSwap {
+        if SWAPPING.get() {
+            return HookSwap(None);
+        }
+        let held = lock(&HOOK_SWAP);
+        SWAPPING.set(true);
+        HookSwap(Some(held))
+    }
+}
+
+impl Drop for HookSwap {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            SWAPPING.set(false);
+        }
+    }
+}
 
 /// Runs `work`, which must panic, and returns the panic message.
 ///
@@ -39,7 +69,7 @@ pub fn expect_panic<R>(work: impl FnOnce() -> R) -> String {
 /// A panic that escapes `work` itself is not swallowed: the hook is restored, then the panic
 /// continues.
 pub fn with_quiet_panics<R>(work: impl FnOnce() -> R) -> R {
-    let _swap = lock(&HOOK_SWAP);
+    let _swap = HookSwap::begin();
     let previous = panic::take_hook();
     panic::set_hook(Box::new(report_quietly));
     let outcome = panic::catch_unwind(AssertUnwindSafe(work));
