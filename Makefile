@@ -12,7 +12,9 @@ SHELL := /bin/bash
 # cargo install puts evcxr_jupyter here, and the kernel needs cargo and rustc on PATH.
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-EVCXR_VERSION := 0.22.0
+# The evcxr the survey is tested with, written once, in support/src/environment.rs (the
+# start-here notebook checks it too).
+EVCXR_VERSION := $(shell sed -n 's/^pub const EVCXR_VERSION: &str = "\(.*\)";$$/\1/p' support/src/environment.rs)
 VENV := .venv
 PY := $(VENV)/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))

@@ -28,12 +28,14 @@
 //! * [`baseline`]: the Python asyncio version of the mini Redis, run as a child process.
 //! * [`listening`]: the `listening on ADDR` line every server program starts with.
 //! * [`lock`]: locking a mutex that a panic may have poisoned.
+//! * [`environment`]: the start-here notebook's check that a machine is ready for a workshop.
 //! * [`exercise`]: the checks of the "Your turn" exercises, with verdicts written for learners.
 
 pub mod baseline;
 pub mod chart;
 pub mod diagnose;
 mod display;
+pub mod environment;
 pub mod events;
 pub mod exercise;
 pub mod listening;
