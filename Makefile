@@ -42,6 +42,7 @@ help:
 	@echo "make mr-server  the mini Redis of part 17 on $(MR_ADDR)"
 	@echo "make mr-client  a line-protocol client for it (CLIENT=redis: redis-cli)"
 	@echo "make bench      throughput and latency of the servers, checked against the speed goals"
+	@echo "make slides     a reveal.js deck per notebook in $(SLIDES_DIR)/ (works offline)"
 	@echo "make setup      install what is missing: venv, Jupyter stack, evcxr_jupyter, rust-src, kernel"
 	@echo "make clean      remove build outputs (make distclean also removes the venv)"
 
@@ -94,7 +95,7 @@ test-rust:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo test --workspace --locked
 
-test-python:
+test-python: browser-tools slides
 	$(VENV)/bin/ruff check $(PY_PATHS)
 	$(VENV)/bin/ruff format --check $(PY_PATHS)
 	$(PY) -m pytest tests -n $(JOBS) --dist worksteal
@@ -156,6 +157,30 @@ bench-tools:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && apt-get install -y -qq $$missing; \
 	else echo "missing:$$missing (install them to include those comparisons)"; fi
+
+# A reveal.js deck per notebook, and an index.html, in $(SLIDES_DIR)/ (README, "Slides"), made
+# by `jupyter nbconvert --to slides`. The decks load reveal.js and its helpers from copies in
+# $(SLIDES_DIR)/vendor/, pinned in survey/slides.py and fetched once from the npm registry, by
+# a relative path: they work offline, opened from disk or served.
+SLIDES_DIR := .build/slides
+.PHONY: slides slides-vendor browser-tools
+slides: slides-vendor
+	$(PY) -m survey.slides --out $(SLIDES_DIR) build $(NOTEBOOKS)
+
+slides-vendor: venv
+	@command -v npm >/dev/null || { \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        apt-get update -qq && apt-get install -y -qq npm; \
+	    else echo "npm is missing: install Node.js with npm, which fetches reveal.js"; exit 1; fi; }
+	$(PY) -m survey.slides --out $(SLIDES_DIR) vendor
+
+# Debian's Chromium, which tests/test_browser.py drives, installed when missing (as root; else
+# that test is skipped and says why). Playwright's own browser download is not used.
+browser-tools:
+	@if command -v chromium >/dev/null; then echo "chromium is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "chromium is missing (apt-get install chromium): the browser test will be skipped"; fi
 
 # Rewrites constraints.txt from a fresh install of requirements.txt, then
 # bench/constraints.txt from bench/requirements.txt installed on top (only the extra packages).
