@@ -136,12 +136,26 @@ fn rust_version() -> Finding {
     }
 }
 
+/// The evcxr_jupyter that `cargo install` put on this machine, as `cargo install --list` names
+/// it ("evcxr_jupyter v0.22.0"); evcxr_jupyter itself has no `--version`.
+fn installed_evcxr() -> Option<String> {
+    let output = Command::new("cargo")
+        .args(["install", "--list"])
+        .output()
+        .ok()?;
+    let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+    let line = listing
+        .lines()
+        .find(|line| line.starts_with("evcxr_jupyter v"))?;
+    Some(line.trim_end_matches(':').replacen(" v", " ", 1))
+}
+
 fn evcxr_version() -> Finding {
     let fix = "make setup (installs evcxr_jupyter at the version the survey is tested with)";
-    match tool_version("evcxr_jupyter") {
+    match installed_evcxr() {
         None => not_ok(
             Level::Warning,
-            "evcxr_jupyter not found on PATH".into(),
+            "no evcxr_jupyter installed by cargo install".into(),
             fix,
         ),
         Some(line) if version_of(&line) == version_of(EVCXR_VERSION) => ok(line),
@@ -246,5 +260,9 @@ mod tests {
     fn this_machine_can_run_the_mock_server_and_has_a_recent_rust() {
         assert_eq!(mock_server().level, Level::Ok);
         assert_eq!(rust_version().level, Level::Ok);
+        assert_eq!(
+            version_of("evcxr_jupyter 0.22.0"),
+            version_of(EVCXR_VERSION)
+        );
     }
 }
