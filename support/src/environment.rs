@@ -1,7 +1,7 @@
 //! The start-here notebook's environment check: is this machine ready for the workshop?
 //!
 //! It looks at what goes wrong in a room: a Rust too old for the survey, an evcxr other than
-//! the one the survey is tested with, a single core (the lessons about parallelism then show
+//! the one the survey is tested with, a single core (part 15's lesson about parallelism then shows
 //! nothing), a mock HTTP server that cannot start, and the mini Redis's port taken by a server
 //! left running. Each finding comes with what to do about it, and the whole check ends in one
 //! verdict line.
