@@ -1,8 +1,8 @@
 //! The start-here notebook's environment check: is this machine ready for the workshop?
 //!
 //! It looks at what goes wrong in a room: a Rust too old for the survey, an evcxr other than
-//! the one the survey is tested with, a single core (part 15's lesson about parallelism then shows
-//! nothing), a mock HTTP server that cannot start, and the mini Redis's port taken by a server
+//! the one the survey is tested with, a single core (part 15's parallel work then shows no
+//! speed-up), a mock HTTP server that cannot start, and the mini Redis's port taken by a server
 //! left running. Each finding comes with what to do about it, and the whole check ends in one
 //! verdict line.
 
@@ -172,8 +172,7 @@ fn cores() -> Finding {
     match cores {
         1 => not_ok(
             Level::Warning,
-            "1 core: the lessons about parallel work (parts 14 and 15) will show no speed-up"
-                .into(),
+            "1 core: part 15's parallel work will show no speed-up".into(),
             "give the machine (or the VM, or the container) at least 2 cores",
         ),
         cores => ok(format!("{cores} cores")),
