@@ -178,7 +178,8 @@ def install(package: Package, vendor: Path) -> None:
         sys.exit("slides: npm is required to fetch reveal.js (make slides installs it as root)")
     vendor.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=vendor, prefix=".fetch-") as scratch:
-        scratch = Path(scratch)
+        # Absolute: npm runs inside the scratch folder, where a relative path would not lead.
+        scratch = Path(scratch).resolve()
         packed = subprocess.run(
             [npm, "pack", "--silent", "--pack-destination", str(scratch), package.spec],
             capture_output=True,
