@@ -26,11 +26,6 @@ def timed_cell(outputs):
     return cell
 
 
-# TEMPORARY: the committed notebooks were written before the runner normalised them, so this
-# check fails for every one of them until they are re-run (`make notebooks`) or normalised
-# without running (NORMALISE_COMMAND). Remove this marker then: from that point on, a
-# notebook saved in any other form is a real failure.
-@pytest.mark.xfail(reason=f"notebooks not normalised yet: run {NORMALISE_COMMAND}")
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
 def test_committed_notebook_is_in_jupyterlab_form(notebook):
     assert is_normal(nbformat.read(notebook, as_version=4)), (
