@@ -547,11 +547,7 @@ mod tests {
     use std::time::Duration;
 
     fn timeline() -> Timeline {
-        let span = |row: &str, start, end| Span {
-            row: row.into(),
-            start: Duration::from_millis(start),
-            end: Duration::from_millis(end),
-        };
+        let span = Span::from_ms;
         Timeline::from_spans(vec![
             span("request 1", 0, 100),
             span("request 2", 5, 300),

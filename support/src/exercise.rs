@@ -492,6 +492,7 @@ fn show_events(events: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::{Recorder, Span};
 
     #[test]
     fn an_attempt_may_use_the_quiet_panic_helpers_inside_a_check() {
@@ -503,22 +504,18 @@ mod tests {
         );
         assert!(verdict.is_correct(), "{verdict}");
     }
-    use crate::timeline::{Recorder, Span};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
 
-    fn span(row: &str, start: u64, end: u64) -> Span {
-        Span {
-            row: row.into(),
-            start: ms(start),
-            end: ms(end),
-        }
-    }
-
     fn timeline(spans: &[(&str, u64, u64)]) -> Timeline {
-        Timeline::from_spans(spans.iter().map(|&(r, s, e)| span(r, s, e)).collect())
+        Timeline::from_spans(
+            spans
+                .iter()
+                .map(|&(r, s, e)| Span::from_ms(r, s, e))
+                .collect(),
+        )
     }
 
     #[test]

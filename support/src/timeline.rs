@@ -339,6 +339,18 @@ pub fn format_ms(duration: Duration) -> String {
 }
 
 #[cfg(test)]
+impl Span {
+    /// A span from `start` to `end` milliseconds on `row`: the tests' shorthand.
+    pub(crate) fn from_ms(row: &str, start: u64, end: u64) -> Span {
+        Span {
+            row: row.into(),
+            start: Duration::from_millis(start),
+            end: Duration::from_millis(end),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -347,11 +359,7 @@ mod tests {
     }
 
     fn span(row: &str, start: u64, end: u64) -> Span {
-        Span {
-            row: row.into(),
-            start: ms(start),
-            end: ms(end),
-        }
+        Span::from_ms(row, start, end)
     }
 
     #[test]
