@@ -88,7 +88,7 @@ lab: setup
 	$(PY) -m survey.warm
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks $(ALLOW_ROOT)
 
-check: setup test-rust test-python
+check: setup test-rust test-python test-image
 
 test-rust:
 	cargo fmt --all --check
@@ -181,6 +181,28 @@ browser-tools:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && apt-get install -y -qq chromium; \
 	else echo "chromium is missing (apt-get install chromium): the browser test will be skipped"; fi
+
+# The image for the no-install options (WORKSHOP.md, "Running the room"): repo2docker's
+# Dockerfile for the root environment.yml, postBuild and start, shellcheck on the scripts, and
+# a simulated image build as an unprivileged user (tests/test_image.py; the first run compiles
+# evcxr_jupyter into a cache outside the clone). repo2docker gets a venv of its own, pinned in
+# tests/image/; shellcheck comes from Debian when missing (as root).
+IMAGE_VENV := .build/repo2docker-venv
+.PHONY: test-image image-tools
+test-image: setup image-tools
+	SURVEY_IMAGE_CHECK=1 $(PY) -m pytest tests/test_image.py
+
+image-tools: $(IMAGE_VENV)/.installed
+	@if command -v shellcheck >/dev/null; then echo "shellcheck is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq shellcheck; \
+	else echo "shellcheck is missing (apt-get install shellcheck): the image test will fail"; fi
+
+$(IMAGE_VENV)/.installed: tests/image/requirements.txt tests/image/constraints.txt
+	python3 -m venv $(IMAGE_VENV)
+	$(IMAGE_VENV)/bin/pip install --quiet --disable-pip-version-check \
+	    -r tests/image/requirements.txt -c tests/image/constraints.txt
+	touch $@
 
 # Rewrites constraints.txt from a fresh install of requirements.txt, then
 # bench/constraints.txt from bench/requirements.txt installed on top (only the extra packages).
