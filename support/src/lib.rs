@@ -45,6 +45,7 @@ pub mod mini_redis;
 pub mod mock_http;
 pub mod panics;
 pub mod probe;
+pub mod python;
 pub mod rt;
 pub mod timeline;
 
