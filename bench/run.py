@@ -8,13 +8,17 @@ through the `listening on HOST:PORT` line it prints first (survey/servers.py):
    and 200 connections, without and with pipelining.
 2. The mini Redis against redis-server under `redis-benchmark -t set,get` (RESP), when
    redis-server and redis-benchmark are installed.
-3. The mock HTTP server (Rust) against the same server written with aiohttp
+3. Pub/sub: the mini Redis against redis-server, both driven by the same Rust client
+   (`pubsub-bench`, support/src/bin/pubsub_bench.rs, which says why it is Rust), delivering
+   to 1, 10 and 100 subscribers of one channel, when redis-server is installed.
+4. The mock HTTP server (Rust) against the same server written with aiohttp
    (bench/aiohttp_count_server.py), under `wrk -t2 -c50 -d3s --latency` at delay 0, when wrk
    is installed.
 
 It then checks the goals and exits 1 if one is missed:
 - the mini Redis: at least 10x the Python version's throughput at 50 connections (with
-  pipelining), and at least half of redis-server's under redis-benchmark at 50 connections;
+  pipelining), at least half of redis-server's under redis-benchmark at 50 connections, and
+  at least half of redis-server's pub/sub deliveries at every subscriber count;
 - the mock HTTP server: at least 5x aiohttp's throughput, and a p99 latency under 1 ms.
 
 Usage: .venv/bin/python bench/run.py   (after `cargo build --release`, and with bench/
@@ -29,6 +33,7 @@ import importlib.util
 import io
 import json
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -57,6 +62,13 @@ MR_SERVER_OPTIONS = ("--workers", "current-thread")
 # The wrk command of the HTTP comparison: 2 threads, 50 connections, 3 seconds, at delay 0.
 WRK_CONNECTIONS = 50
 WRK_OPTIONS = ("-t2", "-d3s", "--latency")
+# Pub/sub: subscribers of the one channel, publishes per write, and the deliveries a run aims
+# at (messages x subscribers): one to three seconds a run against either server here.
+PUBSUB_SUBSCRIBERS = (1, 10, 100)
+PUBSUB_BATCH = 64
+PUBSUB_DELIVERIES = 1_000_000
+# A one-thread load generator busier than this share of a core may be what limits a run.
+CLIENT_BOUND = 0.8
 TARGET_VS_PYTHON = 10.0
 TARGET_VS_REDIS = 0.5
 TARGET_VS_AIOHTTP = 5.0
@@ -72,12 +84,15 @@ AIOHTTP = "aiohttp (Python)"
 @dataclass(frozen=True)
 class Sample:
     """What one run of a load generator measured. ``test`` names the kind of request when a
-    run measures several (redis-benchmark's SET and GET)."""
+    run measures several (redis-benchmark's SET and GET). A run that measures no latency
+    (pub/sub) has None there; ``client_cpu`` is the share of one core the load generator used,
+    where it is measured."""
 
     throughput: float
-    p50_ms: float
-    p99_ms: float
+    p50_ms: float | None
+    p99_ms: float | None
     test: str = ""
+    client_cpu: float | None = None
 
 
 @dataclass(frozen=True)
@@ -90,9 +105,10 @@ class Row:
     connections: int
     pipeline: int
     throughput: float
-    p50_ms: float
-    p99_ms: float
+    p50_ms: float | None
+    p99_ms: float | None
     test: str = ""
+    client_cpu: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +206,20 @@ def run_wrk(address: str, connections: int, pipeline: int) -> list[Sample]:
     return [Sample(throughput, p50, p99)]
 
 
+def run_pubsub_bench(address: str, subscribers: int, batch: int) -> list[Sample]:
+    """pubsub-bench once: ``subscribers`` subscribers of one channel, one publisher writing
+    ``batch`` PUBLISHes at a time. Its throughput is deliveries per second. The CPU time it
+    used (the kernel's account of finished children) tells whether it was the bottleneck."""
+    messages = max(PUBSUB_DELIVERIES // subscribers, batch)
+    command = [str(RELEASE / "pubsub-bench"), address, str(subscribers), str(messages), str(batch)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = json.loads(output_of(command))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    share = cpu / max(result["seconds"], 1e-9)
+    return [Sample(result["throughput"], None, None, "PUB", share)]
+
+
 def parse_wrk_latency(text: str) -> float:
     """A wrk latency ("812.00us", "1.20ms", "2.00s") in milliseconds."""
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
@@ -199,6 +229,13 @@ def parse_wrk_latency(text: str) -> float:
 MR_BENCH = Load("mr-bench", "line", GRID, run_mr_bench)
 REDIS_BENCHMARK = Load("redis-benchmark", "RESP", GRID, run_redis_benchmark)
 WRK = Load("wrk", "HTTP", ((WRK_CONNECTIONS, 1),), run_wrk)
+# Its "connections" are the subscribers (the publisher's is one more), its "pipeline" the batch.
+PUBSUB_BENCH = Load(
+    "pubsub-bench",
+    "RESP",
+    tuple((subscribers, PUBSUB_BATCH) for subscribers in PUBSUB_SUBSCRIBERS),
+    run_pubsub_bench,
+)
 
 
 def output_of(command: list[str]) -> str:
@@ -255,6 +292,19 @@ def resp_rows() -> list[Row]:
     return measure(servers, REDIS_BENCHMARK)
 
 
+def pubsub_rows() -> list[Row]:
+    if not built("pubsub-bench"):
+        print("pubsub-bench is not built: skipping the pub/sub comparison")
+        return []
+    if not shutil.which("redis-server"):
+        print("redis-server missing: skipping the pub/sub comparison (install redis-server)")
+        return []
+    servers = [redis_server()]
+    if built("mr-server"):
+        servers.insert(0, mini_redis())
+    return measure(servers, PUBSUB_BENCH)
+
+
 def http_rows() -> list[Row]:
     if not shutil.which("wrk"):
         print("wrk missing: skipping the HTTP comparison (install Debian's wrk)")
@@ -270,14 +320,22 @@ def http_rows() -> list[Row]:
 
 
 def print_table(rows: list[Row]) -> None:
+    """The table. A pub/sub row (test PUB) counts messages delivered per second, its conns
+    are the subscribers and its pipe the publisher's batch; it measures no latency."""
     header = f"{'server':18} {'protocol':8} {'client':15} {'test':5} {'conns':>5} {'pipe':>4}"
     print(f"\n{header} {'req/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
     for row in rows:
         print(
             f"{row.server:18} {row.protocol:8} {row.client:15} {row.test:5}"
             f" {row.connections:5} {row.pipeline:4} {row.throughput:11,.0f}"
-            f" {row.p50_ms:8.2f} {row.p99_ms:8.2f}"
+            f" {milliseconds(row.p50_ms)} {milliseconds(row.p99_ms)}"
         )
+    if any(row.test == "PUB" for row in rows):
+        print("PUB: messages delivered per second; conns: subscribers; pipe: PUBLISHes a write")
+
+
+def milliseconds(value: float | None) -> str:
+    return f"{'-':>8}" if value is None else f"{value:8.2f}"
 
 
 def matching(rows: list[Row], server: str, connections: int, pipeline: int) -> list[Row]:
@@ -322,6 +380,22 @@ def check_mini_redis(line: list[Row], resp: list[Row], missed: list[str]) -> Non
             verdict(text, f"{TARGET_VS_REDIS}x", ratio >= TARGET_VS_REDIS, missed)
 
 
+def check_pubsub(pubsub: list[Row], missed: list[str]) -> None:
+    if not pubsub or not matching(pubsub, MINI_REDIS, PUBSUB_SUBSCRIBERS[0], PUBSUB_BATCH):
+        print("pub/sub was not measured on both servers: its goal is not checked")
+        return
+    for subscribers in PUBSUB_SUBSCRIBERS:
+        ratio = throughput(pubsub, MINI_REDIS, subscribers, PUBSUB_BATCH) / throughput(
+            pubsub, REDIS, subscribers, PUBSUB_BATCH
+        )
+        text = f"pub/sub, {subscribers} subscribers: {ratio:.2f}x redis-server's deliveries"
+        verdict(text, f"{TARGET_VS_REDIS}x", ratio >= TARGET_VS_REDIS, missed)
+    # The client runs on one thread: near a whole core, it, not the server, would set the pace.
+    busiest = max(row.client_cpu for row in pubsub)
+    pace = "the servers set the pace" if busiest < CLIENT_BOUND else "it may be the bottleneck"
+    print(f"pubsub-bench used at most {busiest:.0%} of one core: {pace}")
+
+
 def check_mock_http(http: list[Row], missed: list[str]) -> None:
     mock = matching(http, MOCK_HTTP, WRK_CONNECTIONS, 1)
     if not mock:
@@ -341,12 +415,13 @@ def check_mock_http(http: list[Row], missed: list[str]) -> None:
 
 
 def main() -> int:
-    line, resp, http = line_protocol_rows(), resp_rows(), http_rows()
-    rows = line + resp + http
+    line, resp, pubsub, http = line_protocol_rows(), resp_rows(), pubsub_rows(), http_rows()
+    rows = line + resp + pubsub + http
     print_table(rows)
     print()
     missed: list[str] = []
     check_mini_redis(line, resp, missed)
+    check_pubsub(pubsub, missed)
     check_mock_http(http, missed)
     results = REPO / ".build" / "bench.json"
     results.parent.mkdir(parents=True, exist_ok=True)
