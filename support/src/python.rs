@@ -26,8 +26,13 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The interpreter of the repository's virtual environment (`make setup` creates it).
-pub const VENV_PYTHON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
+/// The interpreter of the repository's virtual environment (`make setup` creates it), found
+/// from this crate's directory (`support/`, beside `.venv/`).
+pub fn venv_python() -> PathBuf {
+    let support = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = support.parent().unwrap_or(support);
+    repo.join(".venv").join("bin").join("python")
+}
 
 /// How long finding an interpreter may take per candidate (starting Python, one import).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -149,7 +154,7 @@ impl Python {
 
 /// Where to look for an interpreter, in order (see the module docs).
 pub fn candidates() -> Vec<PathBuf> {
-    let mut candidates = vec![PathBuf::from(VENV_PYTHON)];
+    let mut candidates = vec![venv_python()];
     for variable in ["VIRTUAL_ENV", "CONDA_PREFIX"] {
         if let Some(prefix) = std::env::var_os(variable) {
             candidates.push(Path::new(&prefix).join("bin").join("python"));
@@ -186,7 +191,8 @@ mod tests {
 
     #[test]
     fn the_venv_comes_first() {
-        assert_eq!(candidates()[0], PathBuf::from(VENV_PYTHON));
+        assert_eq!(candidates()[0], venv_python());
+        assert!(venv_python().ends_with(".venv/bin/python"));
         assert!(candidates().ends_with(&["python3".into(), "python".into()]));
     }
 
@@ -206,11 +212,11 @@ mod tests {
 
     #[test]
     fn redis_py_is_found_in_the_venv_when_there_is_one() {
-        if !Path::new(VENV_PYTHON).exists() {
+        if !venv_python().exists() {
             return; // no `make setup` here: the other candidates are tested above
         }
         let python = Python::with_redis().expect("make setup installs redis-py");
-        assert_eq!(python.program(), Path::new(VENV_PYTHON));
+        assert_eq!(python.program(), venv_python());
         assert!(python.version().starts_with("8."), "{}", python.version());
     }
 
