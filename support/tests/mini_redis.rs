@@ -48,6 +48,33 @@ impl Client {
         self.line().expect("a reply, not the end of the stream")
     }
 
+    /// Exactly one RESP2 or RESP3 reply, however it nests, as the bytes that were sent.
+    fn reply(&mut self) -> String {
+        let header = self.line().expect("a reply, not the end of the stream");
+        let (kind, rest) = header.split_at(1);
+        let count: i64 = rest.parse().unwrap_or(-1);
+        let parts = match kind {
+            "$" if count >= 0 => 1,
+            "*" | ">" if count >= 0 => count,
+            "%" => 2 * count,
+            _ => 0,
+        };
+        let mut reply = format!("{header}\r\n");
+        for _ in 0..parts {
+            reply += &match kind {
+                "$" => format!("{}\r\n", self.line().expect("bulk data")),
+                _ => self.reply(),
+            };
+        }
+        reply
+    }
+
+    /// Sends a RESP request and reads its one reply.
+    fn call(&mut self, args: &[&str]) -> String {
+        self.send(resp(args).as_bytes());
+        self.reply()
+    }
+
     /// Whether the server closed the connection (after any replies still unread).
     fn closed_by_server(&mut self) -> bool {
         let mut rest = Vec::new();
@@ -103,7 +130,7 @@ fn resp_serves_what_redis_clients_send() {
     assert_eq!(client.ask(&resp(&["GET", "k"])), "$-1");
     assert_eq!(
         client.ask(&resp(&["FLUSHALL"])),
-        "-ERR unknown command 'FLUSHALL'"
+        "-ERR unknown command 'FLUSHALL', with args beginning with: "
     );
     // Both protocols share one store.
     let mut line_client = Client::connect(&server);
@@ -117,6 +144,63 @@ fn resp_serves_what_redis_clients_send() {
         "QUIT is acknowledged, as in Redis"
     );
     assert!(client.closed_by_server());
+}
+
+#[test]
+fn a_redis_py_handshake_is_answered_and_hello_switches_the_reply_types() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    // What redis-py 8.1 sends on connect, in order (its `on_connect_check_health`).
+    let hello = client.call(&["HELLO", "3"]);
+    assert!(hello.starts_with("%7\r\n$6\r\nserver\r\n"), "{hello}");
+    assert!(hello.contains("$5\r\nproto\r\n:3\r\n"), "{hello}");
+    let maintenance = [
+        "CLIENT",
+        "MAINT_NOTIFICATIONS",
+        "ON",
+        "moving-endpoint-type",
+        "x",
+    ];
+    assert_eq!(
+        client.call(&maintenance),
+        "-ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.\r\n"
+    );
+    let lib_name = ["CLIENT", "SETINFO", "LIB-NAME", "redis-py"];
+    assert_eq!(client.call(&lib_name), "+OK\r\n");
+    let lib_ver = ["CLIENT", "SETINFO", "LIB-VER", "8.1.0"];
+    assert_eq!(client.call(&lib_ver), "+OK\r\n");
+    assert_eq!(client.call(&["PING"]), "+PONG\r\n");
+    // RESP3 from here on: its own null, maps, and the rest as in RESP2.
+    assert_eq!(client.call(&["GET", "missing"]), "_\r\n");
+    assert_eq!(
+        client.call(&["CONFIG", "GET", "save"]),
+        "%1\r\n$4\r\nsave\r\n$0\r\n\r\n"
+    );
+    assert_eq!(client.call(&["ECHO", "hi there"]), "$8\r\nhi there\r\n");
+    assert_eq!(client.call(&["SELECT", "0"]), "+OK\r\n");
+    assert_eq!(
+        client.call(&["SELECT", "1"]),
+        "-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(client.call(&["COMMAND", "DOCS"]), "%0\r\n");
+    assert_eq!(client.call(&["COMMAND"]), "*0\r\n");
+    assert_eq!(
+        client.call(&["NOSUCH", "a", "b"]),
+        "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n"
+    );
+    assert_eq!(
+        client.call(&["HELLO", "4"]),
+        "-NOPROTO unsupported protocol version\r\n"
+    );
+    // Back to RESP2: the same fields as a flat array, and the old null.
+    let hello = client.call(&["HELLO", "2"]);
+    assert!(hello.starts_with("*14\r\n"), "{hello}");
+    assert!(hello.contains("$5\r\nproto\r\n:2\r\n"), "{hello}");
+    assert_eq!(client.call(&["GET", "missing"]), "$-1\r\n");
+    assert_eq!(
+        client.call(&["CONFIG", "GET", "save"]),
+        "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"
+    );
 }
 
 #[test]

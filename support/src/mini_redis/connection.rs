@@ -1,10 +1,13 @@
 //! One client connection: read requests, apply them, write replies, until the client leaves,
 //! sends `QUIT`, breaks the framing, or the server shuts down.
 //!
-//! The bytes-to-commands part is the pure parser in `protocol.rs`; this file owns the I/O.
+//! The bytes-to-commands part is the pure parser in `protocol.rs`, what a command does is the
+//! business of the connection's [`Session`] and the [`Db`]; this file owns the I/O.
 
+use super::command::Command;
 use super::db::Db;
-use super::protocol::{encode_frame_error, encode_reply, parse_request, Command, Protocol, Reply};
+use super::protocol::{encode_frame_error, encode_reply, parse_request, Protocol, Reply};
+use super::session::Session;
 use std::future::pending;
 use std::io;
 use std::pin::Pin;
@@ -30,12 +33,13 @@ const LINGER: Duration = Duration::from_millis(500);
 
 // ANCHOR: connection
 /// One client's connection: its socket, the bytes it sent that are not answered yet, the
-/// replies not written yet, its protocol (known from its first byte), and its idle timer.
+/// replies not written yet, its session (started at its first byte, which tells the
+/// protocol), and its idle timer.
 pub struct Connection {
     stream: TcpStream,
     input: Vec<u8>,
     output: Vec<u8>,
-    protocol: Option<Protocol>,
+    session: Option<Session>,
     /// How long the client may go without completing a request, or stall a reply; `None`: no
     /// limit.
     idle_timeout: Option<Duration>,
@@ -61,7 +65,7 @@ impl Connection {
             stream,
             input: Vec::with_capacity(READ_CHUNK),
             output: Vec::new(),
-            protocol: None,
+            session: None,
             idle_timeout,
             idle: idle_timeout.map(|timeout| Box::pin(tokio::time::sleep(timeout))),
         }
@@ -93,24 +97,25 @@ impl Connection {
     /// Answers the complete requests at the front of the input; returns whether the
     /// connection must close (`QUIT`, or a request that cannot be framed).
     async fn answer_buffered(&mut self, db: &Db) -> io::Result<bool> {
-        let Some(protocol) = self.protocol else {
-            return Ok(false); // nothing read yet
-        };
         let mut used = 0;
         let closing = loop {
+            let Some(session) = &mut self.session else {
+                break false; // nothing read yet
+            };
+            let protocol = session.protocol();
             match parse_request(protocol, &self.input[used..]) {
                 Ok(None) => break false,
                 Ok(Some((Command::Quit, length))) => {
                     used += length;
                     // Redis acknowledges QUIT; the line protocol just closes, as the original.
-                    if protocol == Protocol::Resp {
+                    if protocol != Protocol::Line {
                         encode_reply(protocol, &Reply::Ok, &mut self.output);
                     }
                     break true;
                 }
                 Ok(Some((command, length))) => {
                     used += length;
-                    encode_reply(protocol, &db.apply(command), &mut self.output);
+                    session.execute(command, db, &mut self.output);
                     if self.output.len() >= WRITE_AT {
                         self.flush().await?;
                     }
@@ -168,7 +173,9 @@ impl Connection {
             read = self.stream.read_buf(&mut self.input) => match read? {
                 0 => Ok(Wait::ClientLeft),
                 _ => {
-                    self.protocol.get_or_insert(Protocol::detect(self.input[0]));
+                    let first_byte = self.input[0];
+                    self.session
+                        .get_or_insert_with(|| Session::new(Protocol::detect(first_byte)));
                     Ok(Wait::Data)
                 }
             },

@@ -26,8 +26,9 @@ impl Db {
         Db::default()
     }
 
-    /// Runs one command against the store and returns its reply. `QUIT` is the connection's
-    /// business and is answered with an error here.
+    /// Runs one command against the store and returns its reply. The commands that concern
+    /// one connection only (`QUIT`, `HELLO`, ...) are its session's business, and are
+    /// answered with an error here.
     pub fn apply(&self, command: Command) -> Reply {
         match command {
             Command::Get { key } => Reply::Value(self.get(&key)),
@@ -35,11 +36,12 @@ impl Db {
                 self.set(key, value);
                 Reply::Ok
             }
-            Command::Del { keys } => Reply::Deleted(self.delete(&keys)),
+            Command::Del { keys } => Reply::Integer(self.delete(&keys) as i64),
             Command::Ping { message } => Reply::Pong(message),
-            Command::ConfigGet { parameter } => Reply::Settings(settings(&parameter)),
-            Command::Invalid { reason } => Reply::Error(reason),
-            Command::Quit => Reply::Error("QUIT is handled by the connection".into()),
+            Command::Echo { message } => Reply::bulk(message),
+            Command::ConfigGet { parameter } => Reply::Map(settings(&parameter)),
+            Command::Invalid { reason } | Command::BadArgument { reason } => Reply::Error(reason),
+            session_command => Reply::Error(format!("{session_command} is a connection's command")),
         }
     }
 
@@ -81,13 +83,13 @@ impl Db {
 
 /// The answer to `CONFIG GET parameter`: the two persistence settings Redis tools ask about
 /// (nothing is saved to disk), and no others.
-fn settings(parameter: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn settings(parameter: &[u8]) -> Vec<(Vec<u8>, Reply)> {
     let value: &[u8] = match parameter.to_ascii_lowercase().as_slice() {
         b"save" => b"",
         b"appendonly" => b"no",
         _ => return Vec::new(),
     };
-    vec![(parameter.to_ascii_lowercase(), value.to_vec())]
+    vec![(parameter.to_ascii_lowercase(), Reply::bulk(value))]
 }
 
 #[cfg(test)]
@@ -99,11 +101,7 @@ mod tests {
         let db = Db::new();
         let key = || b"k".to_vec();
         assert_eq!(db.apply(Command::Get { key: key() }), Reply::Value(None));
-        let set = Command::Set {
-            key: key(),
-            value: b"v".to_vec(),
-        };
-        assert_eq!(db.apply(set), Reply::Ok);
+        assert_eq!(db.apply(Command::set(key(), "v")), Reply::Ok);
         assert_eq!(
             db.clone().get(b"k"),
             Some(b"v".to_vec()),
@@ -112,7 +110,7 @@ mod tests {
         let del = Command::Del {
             keys: vec![key(), b"absent".to_vec()],
         };
-        assert_eq!(db.apply(del), Reply::Deleted(1));
+        assert_eq!(db.apply(del), Reply::Integer(1));
         assert!(db.is_empty());
         assert_eq!(
             db.apply(Command::Invalid {

@@ -2,10 +2,15 @@
 //!
 //! It speaks the Python original's line protocol (`GET key`, `PUT key value`, `DEL key`,
 //! `QUIT`, case-insensitive, and `ERROR` for anything else, here with a reason after it), and
-//! RESP2, the protocol of `redis-cli` and `redis-benchmark`, on the same port.
+//! RESP, the protocol of `redis-cli`, `redis-benchmark` and redis-py, on the same port: RESP2,
+//! and RESP3 after `HELLO 3`.
 //!
-//! * [`protocol`]: bytes to commands and replies to bytes, for both protocols.
+//! * [`protocol`]: bytes to requests and replies to bytes, for both protocols (RESP in its
+//!   versions 2 and 3).
+//! * [`command`]: the commands, and how a RESP request's arguments spell one.
 //! * [`db`]: the shared store.
+//! * [`session`]: what one connection remembers between requests, and the commands that
+//!   concern it alone.
 //! * [`connection`]: one client's read-apply-reply loop.
 //! * [`server`]: the accept loop, the connection limit, graceful shutdown, and [`MiniRedis`],
 //!   which runs it all on a background thread.
@@ -15,20 +20,25 @@
 //! sections of these files between `// ANCHOR: name` and `// ANCHOR_END: name` markers, as
 //! compiled into this crate. The notebook never keeps a copy that could drift.
 
+pub mod command;
 pub mod connection;
 pub mod db;
 pub mod protocol;
 pub mod server;
+pub mod session;
 
+pub use command::Command;
 pub use db::Db;
-pub use protocol::{Command, Protocol, Reply};
+pub use protocol::{Protocol, Reply};
 pub use server::{serve, Config, Limits, MiniRedis, Stats, DEFAULT_ADDR};
 
 use std::fmt;
 
 /// The source files, as compiled: what [`source`] shows is what runs.
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 6] = [
     ("protocol.rs", include_str!("protocol.rs")),
+    ("command.rs", include_str!("command.rs")),
+    ("session.rs", include_str!("session.rs")),
     ("db.rs", include_str!("db.rs")),
     ("connection.rs", include_str!("connection.rs")),
     ("server.rs", include_str!("server.rs")),

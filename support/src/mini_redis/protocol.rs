@@ -17,6 +17,8 @@
 //! of it makes every bad-input case testable without a socket, and means a request that
 //! arrives in many small reads is parsed the same as one that arrives whole.
 
+pub use super::command::Command;
+use super::command::{invalid, resp_command, shorten};
 use std::fmt;
 
 /// The longest line the line protocol accepts, newline included. A longer line gets an
@@ -35,12 +37,18 @@ pub const MAX_ARGS: usize = 1024;
 /// Which protocol a connection speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
+    /// The Python original's line protocol.
     Line,
+    /// RESP2: what every RESP connection speaks until it asks for more.
     Resp,
+    /// RESP3, after `HELLO 3`: the same requests, replies with more types (a null of its
+    /// own, maps, and pushes for pub/sub messages).
+    Resp3,
 }
 
 impl Protocol {
-    /// The protocol of a connection, from the first byte its client sent.
+    /// The protocol of a connection, from the first byte its client sent. A RESP client
+    /// starts in RESP2; `HELLO 3` moves it to [`Protocol::Resp3`].
     pub fn detect(first_byte: u8) -> Protocol {
         if first_byte == b'*' {
             Protocol::Resp
@@ -50,70 +58,37 @@ impl Protocol {
     }
 }
 
-/// A request, whichever protocol it came in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
-    Get {
-        key: Vec<u8>,
-    },
-    Set {
-        key: Vec<u8>,
-        value: Vec<u8>,
-    },
-    Del {
-        keys: Vec<Vec<u8>>,
-    },
-    Ping {
-        message: Option<Vec<u8>>,
-    },
-    /// `CONFIG GET parameter`: redis-benchmark asks for `save` and `appendonly` before it
-    /// starts, to print them. This server keeps nothing on disk, and says so.
-    ConfigGet {
-        parameter: Vec<u8>,
-    },
-    Quit,
-    /// A well-framed request that is not a valid command. It gets an error reply and the
-    /// connection stays usable, as the line protocol promises.
-    Invalid {
-        reason: String,
-    },
-}
-
-impl fmt::Display for Command {
-    /// Redis style, with keys and values quoted: `SET "greeting" "hello"`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let quoted = |bytes: &[u8]| format!("{:?}", String::from_utf8_lossy(bytes));
-        match self {
-            Command::Get { key } => write!(f, "GET {}", quoted(key)),
-            Command::Set { key, value } => write!(f, "SET {} {}", quoted(key), quoted(value)),
-            Command::Del { keys } => {
-                f.write_str("DEL")?;
-                keys.iter()
-                    .try_for_each(|key| write!(f, " {}", quoted(key)))
-            }
-            Command::Ping { message: None } => f.write_str("PING"),
-            Command::Ping {
-                message: Some(message),
-            } => write!(f, "PING {}", quoted(message)),
-            Command::ConfigGet { parameter } => write!(f, "CONFIG GET {}", quoted(parameter)),
-            Command::Quit => f.write_str("QUIT"),
-            Command::Invalid { reason } => write!(f, "invalid ({reason})"),
-        }
-    }
-}
-
 /// The outcome of a command, before it is encoded for one protocol.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     Ok,
-    /// A `GET`: the value, or `None` when the key is absent.
+    /// A value, or `None` for "nothing there" (an absent key, a `SET NX` that did not set).
     Value(Option<Vec<u8>>),
-    /// A `DEL`: how many keys were there.
-    Deleted(usize),
+    /// A number: keys deleted, a time to live, subscribers reached.
+    Integer(i64),
     Pong(Option<Vec<u8>>),
-    /// Settings as name-value pairs (the answer to `CONFIG GET`).
-    Settings(Vec<(Vec<u8>, Vec<u8>)>),
+    /// Several replies in order (`EXEC`'s results, `COMMAND`'s table).
+    Array(Vec<Reply>),
+    /// Name-value pairs (`HELLO`, `CONFIG GET`): a map in RESP3, a flat array in RESP2.
+    Map(Vec<(Vec<u8>, Reply)>),
+    /// Out-of-band data for a subscriber (a message, or a subscription's confirmation): a
+    /// push in RESP3, an array in RESP2.
+    Push(Vec<Reply>),
+    /// `+QUEUED`: a command inside `MULTI` was queued.
+    Queued,
+    /// An error, `-ERR` and this message.
     Error(String),
+    /// `EXEC` after a command was refused while queuing: nothing was applied.
+    ExecAbort,
+    /// `HELLO` with a protocol version other than 2 or 3.
+    NoProto,
+}
+
+impl Reply {
+    /// A value that is there (a bulk string).
+    pub fn bulk(value: impl Into<Vec<u8>>) -> Reply {
+        Reply::Value(Some(value.into()))
+    }
 }
 
 /// A request that cannot be framed. The connection cannot go on after it, because the server
@@ -139,7 +114,7 @@ pub type Parsed = (Command, usize);
 pub fn parse_request(protocol: Protocol, buffer: &[u8]) -> Result<Option<Parsed>, FrameError> {
     match protocol {
         Protocol::Line => parse_line_request(buffer),
-        Protocol::Resp => parse_resp_request(buffer),
+        Protocol::Resp | Protocol::Resp3 => parse_resp_request(buffer),
     }
 }
 
@@ -192,20 +167,6 @@ pub fn line_command(line: &[u8]) -> Command {
     }
 }
 // ANCHOR_END: line_command
-
-fn invalid(reason: impl Into<String>) -> Command {
-    Command::Invalid {
-        reason: reason.into(),
-    }
-}
-
-/// At most 40 characters of a client's text, for error messages.
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
 
 // ANCHOR: resp
 fn parse_resp_request(buffer: &[u8]) -> Result<Option<Parsed>, FrameError> {
@@ -281,40 +242,6 @@ fn resp_header(buffer: &[u8], cursor: &mut usize, kind: u8) -> Result<Option<usi
     *cursor += end + 2;
     Ok(Some(number))
 }
-
-/// The command a RESP request's arguments spell. Names are case-insensitive, as in Redis.
-fn resp_command(args: &[&[u8]]) -> Command {
-    let name = args[0].to_ascii_uppercase();
-    let owned = |arg: &[u8]| arg.to_vec();
-    match (name.as_slice(), args.len()) {
-        (b"GET", 2) => Command::Get {
-            key: owned(args[1]),
-        },
-        (b"SET", 3) => Command::Set {
-            key: owned(args[1]),
-            value: owned(args[2]),
-        },
-        (b"DEL", 2..) => Command::Del {
-            keys: args[1..].iter().map(|key| owned(key)).collect(),
-        },
-        (b"PING", 1) => Command::Ping { message: None },
-        (b"PING", 2) => Command::Ping {
-            message: Some(owned(args[1])),
-        },
-        (b"QUIT", 1) => Command::Quit,
-        (b"CONFIG", 3) if args[1].eq_ignore_ascii_case(b"GET") => Command::ConfigGet {
-            parameter: owned(args[2]),
-        },
-        (b"GET" | b"SET" | b"DEL" | b"PING" | b"QUIT", _) => invalid(format!(
-            "wrong number of arguments for '{}' command",
-            String::from_utf8_lossy(&name).to_lowercase()
-        )),
-        _ => invalid(format!(
-            "unknown command '{}'",
-            shorten(&String::from_utf8_lossy(args[0]))
-        )),
-    }
-}
 // ANCHOR_END: resp
 
 // ANCHOR: encode
@@ -322,13 +249,13 @@ fn resp_command(args: &[&[u8]]) -> Command {
 pub fn encode_reply(protocol: Protocol, reply: &Reply, out: &mut Vec<u8>) {
     match protocol {
         Protocol::Line => encode_line_reply(reply, out),
-        Protocol::Resp => encode_resp_reply(reply, out),
+        Protocol::Resp => encode_resp_reply(reply, false, out),
+        Protocol::Resp3 => encode_resp_reply(reply, true, out),
     }
 }
 
 fn encode_line_reply(reply: &Reply, out: &mut Vec<u8>) {
     match reply {
-        Reply::Ok | Reply::Deleted(_) | Reply::Settings(_) => out.extend_from_slice(b"OK\n"),
         Reply::Value(None) => out.extend_from_slice(b"NONE\n"),
         // A value stored over RESP may hold a newline, which would end the reply early and
         // desynchronise the client. It cannot be shown on this protocol, so say so.
@@ -346,21 +273,33 @@ fn encode_line_reply(reply: &Reply, out: &mut Vec<u8>) {
             out.extend_from_slice(one_line(message).as_bytes());
             out.push(b'\n');
         }
+        // Line requests only ever get the replies above, or a plain acknowledgement.
+        _ => out.extend_from_slice(b"OK\n"),
     }
 }
 
-fn encode_resp_reply(reply: &Reply, out: &mut Vec<u8>) {
+/// RESP2 and RESP3 differ only in the null, maps and pushes, so one encoder serves both.
+fn encode_resp_reply(reply: &Reply, resp3: bool, out: &mut Vec<u8>) {
     match reply {
         Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
+        Reply::Value(None) if resp3 => out.extend_from_slice(b"_\r\n"),
         Reply::Value(None) => out.extend_from_slice(b"$-1\r\n"),
         Reply::Value(Some(value)) | Reply::Pong(Some(value)) => encode_bulk(value, out),
-        Reply::Deleted(count) => out.extend_from_slice(format!(":{count}\r\n").as_bytes()),
+        Reply::Integer(number) => out.extend_from_slice(format!(":{number}\r\n").as_bytes()),
         Reply::Pong(None) => out.extend_from_slice(b"+PONG\r\n"),
-        Reply::Settings(pairs) => {
-            out.extend_from_slice(format!("*{}\r\n", pairs.len() * 2).as_bytes());
+        Reply::Queued => out.extend_from_slice(b"+QUEUED\r\n"),
+        Reply::Array(items) => encode_aggregate(b'*', items, resp3, out),
+        Reply::Push(items) => encode_aggregate(if resp3 { b'>' } else { b'*' }, items, resp3, out),
+        Reply::Map(pairs) => {
+            let (kind, count) = if resp3 {
+                (b'%', pairs.len())
+            } else {
+                (b'*', pairs.len() * 2)
+            };
+            out.extend_from_slice(format!("{}{count}\r\n", kind as char).as_bytes());
             for (name, value) in pairs {
                 encode_bulk(name, out);
-                encode_bulk(value, out);
+                encode_resp_reply(value, resp3, out);
             }
         }
         Reply::Error(message) => {
@@ -368,6 +307,16 @@ fn encode_resp_reply(reply: &Reply, out: &mut Vec<u8>) {
             out.extend_from_slice(one_line(message).as_bytes());
             out.extend_from_slice(b"\r\n");
         }
+        Reply::ExecAbort => out
+            .extend_from_slice(b"-EXECABORT Transaction discarded because of previous errors.\r\n"),
+        Reply::NoProto => out.extend_from_slice(b"-NOPROTO unsupported protocol version\r\n"),
+    }
+}
+
+fn encode_aggregate(kind: u8, items: &[Reply], resp3: bool, out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("{}{}\r\n", kind as char, items.len()).as_bytes());
+    for item in items {
+        encode_resp_reply(item, resp3, out);
     }
 }
 
@@ -383,7 +332,7 @@ pub fn encode_frame_error(protocol: Protocol, error: &FrameError, out: &mut Vec<
     let message = match protocol {
         Protocol::Line => error.0.clone(),
         // Redis words its own framing errors this way; clients recognise the prefix.
-        Protocol::Resp => format!("Protocol error: {}", error.0),
+        Protocol::Resp | Protocol::Resp3 => format!("Protocol error: {}", error.0),
     };
     encode_reply(protocol, &Reply::Error(message), out);
 }
@@ -500,31 +449,11 @@ mod tests {
     }
 
     #[test]
-    fn resp_commands_cover_what_redis_tools_send() {
-        let parse = |args: &[&str]| {
-            parse_request(Protocol::Resp, &resp(args))
-                .expect("framed")
-                .expect("complete")
-                .0
-        };
-        assert_eq!(parse(&["ping"]), Command::Ping { message: None });
+    fn resp3_requests_parse_as_resp_requests() {
+        let frame = resp(&["GET", "k"]);
         assert_eq!(
-            parse(&["CONFIG", "GET", "save"]),
-            Command::ConfigGet {
-                parameter: b"save".to_vec()
-            }
-        );
-        assert_eq!(
-            parse(&["DEL", "a", "b"]),
-            Command::Del {
-                keys: vec![b"a".to_vec(), b"b".to_vec()]
-            }
-        );
-        assert!(
-            matches!(parse(&["GET"]), Command::Invalid { reason } if reason.contains("wrong number"))
-        );
-        assert!(
-            matches!(parse(&["FLUSHALL"]), Command::Invalid { reason } if reason.contains("unknown command 'FLUSHALL'"))
+            parse_request(Protocol::Resp3, &frame),
+            parse_request(Protocol::Resp, &frame)
         );
     }
 
@@ -569,7 +498,7 @@ mod tests {
             "OK v w\n"
         );
         assert_eq!(encoded(Line, Reply::Value(None)), "NONE\n");
-        assert_eq!(encoded(Line, Reply::Deleted(0)), "OK\n");
+        assert_eq!(encoded(Line, Reply::Integer(0)), "OK\n");
         assert_eq!(
             encoded(Line, Reply::Error("bad\nthing".into())),
             "ERROR bad thing\n"
@@ -580,14 +509,40 @@ mod tests {
             "$1\r\nv\r\n"
         );
         assert_eq!(encoded(Resp, Reply::Value(None)), "$-1\r\n");
-        assert_eq!(encoded(Resp, Reply::Deleted(2)), ":2\r\n");
+        assert_eq!(encoded(Resp, Reply::Integer(2)), ":2\r\n");
         assert_eq!(encoded(Resp, Reply::Pong(None)), "+PONG\r\n");
-        assert_eq!(encoded(Resp, Reply::Settings(Vec::new())), "*0\r\n");
-        let save = (b"save".to_vec(), Vec::new());
+        assert_eq!(encoded(Resp, Reply::Map(Vec::new())), "*0\r\n");
+        let save = (b"save".to_vec(), Reply::bulk(""));
         assert_eq!(
-            encoded(Resp, Reply::Settings(vec![save])),
+            encoded(Resp, Reply::Map(vec![save])),
             "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"
         );
         assert_eq!(encoded(Resp, Reply::Error("no".into())), "-ERR no\r\n");
+    }
+
+    #[test]
+    fn resp3_has_its_own_null_map_and_push() {
+        use Protocol::{Resp, Resp3};
+        assert_eq!(encoded(Resp3, Reply::Value(None)), "_\r\n");
+        let pairs = || Reply::Map(vec![(b"proto".to_vec(), Reply::Integer(3))]);
+        assert_eq!(encoded(Resp3, pairs()), "%1\r\n$5\r\nproto\r\n:3\r\n");
+        assert_eq!(encoded(Resp, pairs()), "*2\r\n$5\r\nproto\r\n:3\r\n");
+        let message = || Reply::Push(vec![Reply::bulk("message"), Reply::bulk("ch")]);
+        assert_eq!(
+            encoded(Resp3, message()),
+            ">2\r\n$7\r\nmessage\r\n$2\r\nch\r\n"
+        );
+        assert_eq!(
+            encoded(Resp, message()),
+            "*2\r\n$7\r\nmessage\r\n$2\r\nch\r\n"
+        );
+        // Nested values take the connection's types too: EXEC with a null inside.
+        let results = Reply::Array(vec![Reply::Ok, Reply::Value(None)]);
+        assert_eq!(encoded(Resp3, results.clone()), "*2\r\n+OK\r\n_\r\n");
+        assert_eq!(encoded(Resp, results), "*2\r\n+OK\r\n$-1\r\n");
+        assert_eq!(
+            encoded(Resp3, Reply::ExecAbort),
+            "-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
     }
 }
