@@ -461,3 +461,116 @@ fn a_client_that_stops_reading_loses_its_slot_after_the_idle_timeout() {
     assert!(waited < PATIENCE, "the slot came free after {waited:?}");
     drop(stuck);
 }
+
+#[test]
+fn multi_exec_queues_then_applies_and_refusals_abort_the_transaction() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    assert_eq!(client.call(&["EXEC"]), "-ERR EXEC without MULTI\r\n");
+    assert_eq!(client.call(&["DISCARD"]), "-ERR DISCARD without MULTI\r\n");
+    assert_eq!(client.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(
+        client.call(&["MULTI"]),
+        "-ERR MULTI calls can not be nested\r\n"
+    );
+    assert_eq!(client.call(&["SET", "a", "1"]), "+QUEUED\r\n");
+    assert_eq!(client.call(&["GET", "a"]), "+QUEUED\r\n");
+    assert_eq!(client.call(&["DEL", "a", "b"]), "+QUEUED\r\n");
+    assert!(server.db().is_empty(), "nothing applies before EXEC");
+    assert_eq!(
+        client.call(&["EXEC"]),
+        "*3\r\n+OK\r\n$1\r\n1\r\n:1\r\n",
+        "the nested MULTI did not end the transaction"
+    );
+    // A command refused while queuing dooms the transaction.
+    assert_eq!(client.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(client.call(&["SET", "a", "1"]), "+QUEUED\r\n");
+    assert_eq!(
+        client.call(&["GET"]),
+        "-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    assert_eq!(
+        client.call(&["EXEC"]),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    assert!(
+        server.db().is_empty(),
+        "an aborted transaction applies nothing"
+    );
+    // DISCARD drops the queue, and the connection is back to normal.
+    assert_eq!(client.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(client.call(&["SET", "a", "1"]), "+QUEUED\r\n");
+    assert_eq!(client.call(&["DISCARD"]), "+OK\r\n");
+    assert_eq!(client.call(&["GET", "a"]), "$-1\r\n");
+}
+
+#[test]
+fn exec_is_atomic_other_clients_never_see_half_a_transaction() {
+    let server = MiniRedis::start().expect("start");
+    let rounds = 300;
+    // The writer moves two keys together, always to equal values, in transactions.
+    let mut writer = Client::connect(&server);
+    let start = resp(&["SET", "left", "start"]) + &resp(&["SET", "right", "start"]);
+    writer.send(start.as_bytes());
+    assert_eq!(
+        (writer.reply(), writer.reply()),
+        ("+OK\r\n".into(), "+OK\r\n".into())
+    );
+    let writes = std::thread::spawn(move || {
+        for i in 0..rounds {
+            let value = i.to_string();
+            let batch = resp(&["MULTI"])
+                + &resp(&["SET", "left", &value])
+                + &resp(&["SET", "right", &value])
+                + &resp(&["EXEC"]);
+            writer.send(batch.as_bytes());
+            for _ in 0..3 {
+                writer.reply();
+            }
+            assert_eq!(writer.reply(), "*2\r\n+OK\r\n+OK\r\n");
+        }
+    });
+    // The reader reads both keys in one transaction too: if EXEC let other commands run
+    // between its commands, some read would see the keys from two different rounds.
+    let mut reader = Client::connect(&server);
+    let mut mismatches = 0;
+    let mut reads = 0;
+    while !writes.is_finished() {
+        let batch = resp(&["MULTI"])
+            + &resp(&["GET", "left"])
+            + &resp(&["GET", "right"])
+            + &resp(&["EXEC"]);
+        reader.send(batch.as_bytes());
+        for _ in 0..3 {
+            reader.reply();
+        }
+        let both = reader.reply();
+        let values: Vec<&str> = both.lines().skip(1).collect();
+        mismatches += usize::from(values[..2] != values[2..]);
+        reads += 1;
+    }
+    writes.join().expect("the writer finished");
+    assert_eq!(
+        mismatches, 0,
+        "{mismatches} of {reads} reads saw half a transaction"
+    );
+    assert!(reads > 0);
+}
+
+#[test]
+fn a_client_that_disconnects_before_exec_leaves_nothing_applied() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    assert_eq!(client.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(client.call(&["SET", "a", "1"]), "+QUEUED\r\n");
+    assert_eq!(client.call(&["DEL", "b"]), "+QUEUED\r\n");
+    drop(client);
+    // Wait until the server has seen the close, then look.
+    let deadline = Instant::now() + PATIENCE;
+    while server.stats().open() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.stats().open(), 0, "the connection ended");
+    assert!(server.db().is_empty(), "the queued SET was not applied");
+    assert_eq!(Client::connect(&server).call(&["GET", "a"]), "$-1\r\n");
+}

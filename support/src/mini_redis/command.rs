@@ -62,6 +62,10 @@ pub enum Command {
     CommandTable {
         docs: bool,
     },
+    /// `MULTI`, `EXEC`, `DISCARD`: a transaction (see `transaction.rs`).
+    Multi,
+    Exec,
+    Discard,
     Quit,
     /// A request that is not a command this server knows, or has the wrong number of
     /// arguments. It gets an error reply and the connection stays usable.
@@ -75,6 +79,51 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command's name as Redis writes it in errors: lowercase, with a subcommand after a
+    /// `|` (`client|setname`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Get { .. } => "get",
+            Command::Set { .. } => "set",
+            Command::Del { .. } => "del",
+            Command::Ping { .. } => "ping",
+            Command::Echo { .. } => "echo",
+            Command::ConfigGet { .. } => "config|get",
+            Command::Hello { .. } => "hello",
+            Command::Select => "select",
+            Command::ClientSetName { .. } => "client|setname",
+            Command::ClientSetInfo => "client|setinfo",
+            Command::ClientGetName => "client|getname",
+            Command::ClientId => "client|id",
+            Command::CommandTable { docs: false } => "command",
+            Command::CommandTable { docs: true } => "command|docs",
+            Command::Multi => "multi",
+            Command::Exec => "exec",
+            Command::Discard => "discard",
+            Command::Quit => "quit",
+            Command::Invalid { .. } | Command::BadArgument { .. } => "invalid",
+        }
+    }
+
+    /// Whether the command concerns the connection itself rather than the store: these run
+    /// in the connection's session, never in [`Db::apply`](super::Db::apply).
+    pub fn is_session_command(&self) -> bool {
+        matches!(
+            self,
+            Command::Hello { .. }
+                | Command::Select
+                | Command::ClientSetName { .. }
+                | Command::ClientSetInfo
+                | Command::ClientGetName
+                | Command::ClientId
+                | Command::CommandTable { .. }
+                | Command::Multi
+                | Command::Exec
+                | Command::Discard
+                | Command::Quit
+        )
+    }
+
     /// `SET key value`.
     pub fn set(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Command {
         Command::Set {
@@ -113,6 +162,9 @@ impl fmt::Display for Command {
             Command::ClientId => f.write_str("CLIENT ID"),
             Command::CommandTable { docs: false } => f.write_str("COMMAND"),
             Command::CommandTable { docs: true } => f.write_str("COMMAND DOCS"),
+            Command::Multi => f.write_str("MULTI"),
+            Command::Exec => f.write_str("EXEC"),
+            Command::Discard => f.write_str("DISCARD"),
             Command::Quit => f.write_str("QUIT"),
             Command::Invalid { reason } | Command::BadArgument { reason } => {
                 write!(f, "invalid ({reason})")
@@ -151,6 +203,9 @@ pub fn resp_command(args: &[&[u8]]) -> Command {
             message: owned(args[1]),
         },
         b"quit" => Command::Quit,
+        b"multi" => Command::Multi,
+        b"exec" => Command::Exec,
+        b"discard" => Command::Discard,
         b"config" => config_command(args),
         b"hello" => hello_command(args),
         b"select" => select_command(args[1]),
@@ -189,6 +244,7 @@ fn arity(name: &[u8]) -> Option<Arity> {
         b"ping" => Between(1, 2),
         b"echo" => Exactly(2),
         b"quit" => AtLeast(1),
+        b"multi" | b"exec" | b"discard" => Exactly(1),
         b"config" => AtLeast(2),
         b"hello" => AtLeast(1),
         b"select" => Exactly(2),

@@ -11,6 +11,7 @@
 //! * [`db`]: the shared store.
 //! * [`session`]: what one connection remembers between requests, and the commands that
 //!   concern it alone.
+//! * [`transaction`]: `MULTI` ... `EXEC`, a queue applied under one lock.
 //! * [`connection`]: one client's read-apply-reply loop.
 //! * [`server`]: the accept loop, the connection limit, graceful shutdown, and [`MiniRedis`],
 //!   which runs it all on a background thread.
@@ -26,6 +27,7 @@ pub mod db;
 pub mod protocol;
 pub mod server;
 pub mod session;
+pub mod transaction;
 
 pub use command::Command;
 pub use db::Db;
@@ -35,10 +37,11 @@ pub use server::{serve, Config, Limits, MiniRedis, Stats, DEFAULT_ADDR};
 use std::fmt;
 
 /// The source files, as compiled: what [`source`] shows is what runs.
-const FILES: [(&str, &str); 6] = [
+const FILES: [(&str, &str); 7] = [
     ("protocol.rs", include_str!("protocol.rs")),
     ("command.rs", include_str!("command.rs")),
     ("session.rs", include_str!("session.rs")),
+    ("transaction.rs", include_str!("transaction.rs")),
     ("db.rs", include_str!("db.rs")),
     ("connection.rs", include_str!("connection.rs")),
     ("server.rs", include_str!("server.rs")),

@@ -1,12 +1,15 @@
 //! One client's session: what a connection remembers between its requests (the protocol it
-//! asked for, its name) and the commands that concern only that connection.
+//! asked for, its name, an open transaction) and the commands that concern only that
+//! connection.
 //!
-//! The store's commands go to [`Db`]; `HELLO`, `CLIENT`, `SELECT` and `COMMAND` are answered
-//! here, because their effect (or their answer) belongs to this client alone.
+//! The store's commands go to [`Db`]; `HELLO`, `CLIENT`, `SELECT`, `COMMAND` and the
+//! transaction commands are answered here, because their effect (or their answer) belongs to
+//! this client alone.
 
 use super::command::Command;
 use super::db::Db;
 use super::protocol::{encode_reply, Protocol, Reply};
+use super::transaction::Transaction;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Client ids, as `CLIENT ID` and `HELLO` report them: unique for the process's life.
@@ -18,6 +21,8 @@ pub struct Session {
     protocol: Protocol,
     id: i64,
     name: Option<Vec<u8>>,
+    /// The queue since `MULTI`, if a transaction is open.
+    transaction: Option<Transaction>,
 }
 
 impl Session {
@@ -27,6 +32,7 @@ impl Session {
             protocol,
             id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
             name: None,
+            transaction: None,
         }
     }
 
@@ -38,7 +44,25 @@ impl Session {
     /// Runs `command` and appends its reply, encoded for this session, to `out`. (`QUIT` is
     /// the connection's business: it closes.)
     pub fn execute(&mut self, command: Command, db: &Db, out: &mut Vec<u8>) {
-        let reply = match command {
+        let reply = match &mut self.transaction {
+            Some(transaction) => match command {
+                Command::Exec => self.take_transaction().exec(db),
+                Command::Discard => {
+                    self.transaction = None;
+                    Reply::Ok
+                }
+                // Refused, but the open transaction stays open, as in Redis.
+                Command::Multi => Reply::Error("MULTI calls can not be nested".into()),
+                command => transaction.queue(command),
+            },
+            None => self.run(command, db),
+        };
+        encode_reply(self.protocol, &reply, out);
+    }
+
+    /// A command outside a transaction.
+    fn run(&mut self, command: Command, db: &Db) -> Reply {
+        match command {
             Command::Hello { version } => self.hello(version),
             Command::Select | Command::ClientSetInfo => Reply::Ok,
             Command::ClientSetName { name } => {
@@ -50,9 +74,18 @@ impl Session {
             // An empty table: nothing for redis-cli to hint, and no error on its start.
             Command::CommandTable { docs: true } => Reply::Map(Vec::new()),
             Command::CommandTable { docs: false } => Reply::Array(Vec::new()),
+            Command::Multi => {
+                self.transaction = Some(Transaction::default());
+                Reply::Ok
+            }
+            Command::Exec => Reply::Error("EXEC without MULTI".into()),
+            Command::Discard => Reply::Error("DISCARD without MULTI".into()),
             command => db.apply(command),
-        };
-        encode_reply(self.protocol, &reply, out);
+        }
+    }
+
+    fn take_transaction(&mut self) -> Transaction {
+        self.transaction.take().unwrap_or_default()
     }
 
     /// `HELLO`: switch protocols if asked, then describe the server, in the new protocol.
