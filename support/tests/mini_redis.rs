@@ -574,3 +574,162 @@ fn a_client_that_disconnects_before_exec_leaves_nothing_applied() {
     assert!(server.db().is_empty(), "the queued SET was not applied");
     assert_eq!(Client::connect(&server).call(&["GET", "a"]), "$-1\r\n");
 }
+
+#[test]
+fn set_options_and_expiry_commands_answer_as_redis_does() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    assert_eq!(
+        client.call(&["SET", "k", "1", "XX"]),
+        "$-1\r\n",
+        "XX: not there"
+    );
+    assert_eq!(client.call(&["SET", "k", "1", "NX"]), "+OK\r\n");
+    assert_eq!(
+        client.call(&["SET", "k", "2", "NX"]),
+        "$-1\r\n",
+        "NX: there"
+    );
+    assert_eq!(
+        client.call(&["SET", "k", "3", "XX", "EX", "100"]),
+        "+OK\r\n"
+    );
+    assert_eq!(client.call(&["TTL", "k"]), ":100\r\n");
+    let pttl = client.call(&["PTTL", "k"]);
+    let left: i64 = pttl[1..pttl.len() - 2].parse().expect("a number");
+    assert!((90_000..=100_000).contains(&left), "{pttl}");
+    assert_eq!(client.call(&["SET", "k", "4", "KEEPTTL"]), "+OK\r\n");
+    assert_eq!(client.call(&["TTL", "k"]), ":100\r\n", "KEEPTTL kept it");
+    assert_eq!(client.call(&["PERSIST", "k"]), ":1\r\n");
+    assert_eq!(
+        client.call(&["PERSIST", "k"]),
+        ":0\r\n",
+        "nothing left to remove"
+    );
+    assert_eq!(client.call(&["TTL", "k"]), ":-1\r\n");
+    assert_eq!(client.call(&["PEXPIRE", "k", "100000"]), ":1\r\n");
+    assert_eq!(client.call(&["SET", "k", "5"]), "+OK\r\n");
+    assert_eq!(
+        client.call(&["TTL", "k"]),
+        ":-1\r\n",
+        "a plain SET clears it"
+    );
+    assert_eq!(client.call(&["EXPIRE", "absent", "10"]), ":0\r\n");
+    assert_eq!(client.call(&["TTL", "absent"]), ":-2\r\n");
+    assert_eq!(
+        client.call(&["EXPIRE", "k", "-5"]),
+        ":1\r\n",
+        "a past time deletes"
+    );
+    assert_eq!(client.call(&["GET", "k"]), "$-1\r\n");
+}
+
+#[test]
+fn bad_expiry_input_gets_redis_errors_and_the_connection_stays_usable() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    let not_an_integer = "-ERR value is not an integer or out of range\r\n";
+    let invalid_set = "-ERR invalid expire time in 'set' command\r\n";
+    let cases: [(&[&str], &str); 12] = [
+        (&["SET", "k", "v", "EX", "-1"], invalid_set),
+        (&["SET", "k", "v", "PX", "0"], invalid_set),
+        (&["SET", "k", "v", "EX", "abc"], not_an_integer),
+        (&["SET", "k", "v", "EX", "9999999999999999"], invalid_set),
+        (&["SET", "k", "v", "NX", "XX"], "-ERR syntax error\r\n"),
+        (
+            &["SET", "k", "v", "EX", "10", "PX", "100"],
+            "-ERR syntax error\r\n",
+        ),
+        (&["SET", "k", "v", "EX"], "-ERR syntax error\r\n"),
+        (&["EXPIRE", "k", "99999999999999999999"], not_an_integer),
+        (
+            &["EXPIRE", "k", "9223372036854775807"],
+            "-ERR invalid expire time in 'expire' command\r\n",
+        ),
+        (
+            &["PEXPIRE", "k", "9223372036854775807"],
+            "-ERR invalid expire time in 'pexpire' command\r\n",
+        ),
+        (
+            &["TTL"],
+            "-ERR wrong number of arguments for 'ttl' command\r\n",
+        ),
+        (
+            &["PERSIST", "a", "b"],
+            "-ERR wrong number of arguments for 'persist' command\r\n",
+        ),
+    ];
+    for (request, error) in cases {
+        assert_eq!(client.call(request), error, "{request:?}");
+    }
+    assert_eq!(client.call(&["PING"]), "+PONG\r\n", "still usable");
+    assert!(server.db().is_empty(), "no bad SET stored anything");
+}
+
+/// Polls `done` every 10 ms until it holds or [`PATIENCE`] has passed.
+fn eventually(done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    done()
+}
+
+#[test]
+fn a_key_set_with_px_50_is_gone_after_it_and_the_purge_task_removed_it() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    assert_eq!(client.call(&["SET", "long", "v", "EX", "100"]), "+OK\r\n");
+    let set_at = Instant::now();
+    assert_eq!(client.call(&["SET", "brief", "v", "PX", "50"]), "+OK\r\n");
+    // Nobody reads `brief`: only the purge task can take it out of the map.
+    assert!(
+        eventually(|| server.db().len() == 1),
+        "the purge task removed the expired key"
+    );
+    assert!(
+        set_at.elapsed() >= Duration::from_millis(50),
+        "not before its deadline"
+    );
+    assert_eq!(client.call(&["GET", "brief"]), "$-1\r\n");
+    assert_eq!(
+        client.call(&["GET", "long"]),
+        "$1\r\nv\r\n",
+        "a long TTL stays"
+    );
+}
+
+#[test]
+fn an_expired_key_is_never_read_even_before_it_is_purged() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    // A deadline in the past is the same as one that just passed: the read must not see it,
+    // whether the purge task got there or not. PEXPIRE 1 then a read 100 ms later...
+    assert_eq!(client.call(&["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(client.call(&["PEXPIRE", "k", "1"]), ":1\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(client.call(&["GET", "k"]), "$-1\r\n");
+    assert_eq!(client.call(&["TTL", "k"]), ":-2\r\n");
+    assert_eq!(client.call(&["SET", "k", "w", "XX"]), "$-1\r\n", "XX: gone");
+}
+
+#[test]
+fn the_purge_task_stops_with_the_server() {
+    use support::mini_redis::command::{Command, SetCondition, SetExpiry, TimeUnit};
+    let server = MiniRedis::start().expect("start");
+    let db = server.db().clone();
+    server.shutdown().expect("a clean shutdown");
+    // `shutdown` returned, so `serve` has awaited the purge task: nothing removes this key.
+    db.apply(Command::Set {
+        key: b"k".to_vec(),
+        value: b"v".to_vec(),
+        expiry: SetExpiry::After {
+            milliseconds: 20,
+            unit: TimeUnit::Milliseconds,
+        },
+        condition: SetCondition::Always,
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(db.len(), 1, "no purge task is left running");
+    assert_eq!(db.get(b"k"), None, "though reads never see the key");
+}

@@ -23,9 +23,12 @@ pub enum Command {
     Get {
         key: Vec<u8>,
     },
+    /// `SET key value [NX | XX] [EX seconds | PX milliseconds | KEEPTTL]`.
     Set {
         key: Vec<u8>,
         value: Vec<u8>,
+        expiry: SetExpiry,
+        condition: SetCondition,
     },
     Del {
         keys: Vec<Vec<u8>>,
@@ -35,6 +38,22 @@ pub enum Command {
     },
     Echo {
         message: Vec<u8>,
+    },
+    /// `EXPIRE key seconds`, `PEXPIRE key milliseconds`: the key goes `milliseconds` from
+    /// now (at once if that is not in the future). `unit` is how the client counted.
+    Expire {
+        key: Vec<u8>,
+        milliseconds: i64,
+        unit: TimeUnit,
+    },
+    /// `TTL key`, `PTTL key`: how long the key has left, in `unit`.
+    Ttl {
+        key: Vec<u8>,
+        unit: TimeUnit,
+    },
+    /// `PERSIST key`: the key stays for good.
+    Persist {
+        key: Vec<u8>,
     },
     /// `CONFIG GET parameter`: redis-benchmark asks for `save` and `appendonly` before it
     /// starts, to print them. This server keeps nothing on disk, and says so.
@@ -78,6 +97,47 @@ pub enum Command {
     },
 }
 
+/// What `SET` does to the key's time to live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SetExpiry {
+    /// No option: the new value lives for good, whatever the old one had.
+    #[default]
+    Never,
+    /// `EX` / `PX`: the key goes this many milliseconds from now (always more than 0).
+    After { milliseconds: i64, unit: TimeUnit },
+    /// `KEEPTTL`: the old time to live stays.
+    Keep,
+}
+
+/// When `SET` sets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SetCondition {
+    #[default]
+    Always,
+    /// `NX`: only if the key is not there.
+    IfAbsent,
+    /// `XX`: only if the key is there.
+    IfPresent,
+}
+
+/// Seconds or milliseconds: how a client counts a time to live (`EXPIRE` or `PEXPIRE`, `EX`
+/// or `PX`, `TTL` or `PTTL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeUnit {
+    Seconds,
+    Milliseconds,
+}
+
+impl TimeUnit {
+    /// The name of the command that sets a time to live in this unit.
+    pub fn expire_command(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "expire",
+            TimeUnit::Milliseconds => "pexpire",
+        }
+    }
+}
+
 impl Command {
     /// The command's name as Redis writes it in errors: lowercase, with a subcommand after a
     /// `|` (`client|setname`).
@@ -88,6 +148,13 @@ impl Command {
             Command::Del { .. } => "del",
             Command::Ping { .. } => "ping",
             Command::Echo { .. } => "echo",
+            Command::Expire { unit, .. } => unit.expire_command(),
+            Command::Ttl {
+                unit: TimeUnit::Seconds,
+                ..
+            } => "ttl",
+            Command::Ttl { .. } => "pttl",
+            Command::Persist { .. } => "persist",
             Command::ConfigGet { .. } => "config|get",
             Command::Hello { .. } => "hello",
             Command::Select => "select",
@@ -124,11 +191,13 @@ impl Command {
         )
     }
 
-    /// `SET key value`.
+    /// `SET key value`, without options.
     pub fn set(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Command {
         Command::Set {
             key: key.into(),
             value: value.into(),
+            expiry: SetExpiry::Never,
+            condition: SetCondition::Always,
         }
     }
 }
@@ -139,7 +208,9 @@ impl fmt::Display for Command {
         let quoted = |bytes: &[u8]| format!("{:?}", String::from_utf8_lossy(bytes));
         match self {
             Command::Get { key } => write!(f, "GET {}", quoted(key)),
-            Command::Set { key, value } => write!(f, "SET {} {}", quoted(key), quoted(value)),
+            Command::Set { key, value, .. } => {
+                write!(f, "SET {} {}", quoted(key), quoted(value))
+            }
             Command::Del { keys } => {
                 f.write_str("DEL")?;
                 keys.iter()
@@ -150,6 +221,11 @@ impl fmt::Display for Command {
                 message: Some(message),
             } => write!(f, "PING {}", quoted(message)),
             Command::Echo { message } => write!(f, "ECHO {}", quoted(message)),
+            Command::Expire {
+                key, milliseconds, ..
+            } => write!(f, "PEXPIRE {} {milliseconds}", quoted(key)),
+            Command::Ttl { key, .. } => write!(f, "{} {}", self.name(), quoted(key)),
+            Command::Persist { key } => write!(f, "PERSIST {}", quoted(key)),
             Command::ConfigGet { parameter } => write!(f, "CONFIG GET {}", quoted(parameter)),
             Command::Hello { version: None } => f.write_str("HELLO"),
             Command::Hello {
@@ -191,8 +267,7 @@ pub fn resp_command(args: &[&[u8]]) -> Command {
         b"get" => Command::Get {
             key: owned(args[1]),
         },
-        b"set" if args.len() == 3 => Command::set(args[1], args[2]),
-        b"set" => bad_argument("syntax error"),
+        b"set" => set_command(args),
         b"del" => Command::Del {
             keys: args[1..].iter().map(|key| owned(key)).collect(),
         },
@@ -201,6 +276,13 @@ pub fn resp_command(args: &[&[u8]]) -> Command {
         },
         b"echo" => Command::Echo {
             message: owned(args[1]),
+        },
+        b"expire" => expire_command(args, TimeUnit::Seconds),
+        b"pexpire" => expire_command(args, TimeUnit::Milliseconds),
+        b"ttl" => ttl_command(args[1], TimeUnit::Seconds),
+        b"pttl" => ttl_command(args[1], TimeUnit::Milliseconds),
+        b"persist" => Command::Persist {
+            key: owned(args[1]),
         },
         b"quit" => Command::Quit,
         b"multi" => Command::Multi,
@@ -243,6 +325,8 @@ fn arity(name: &[u8]) -> Option<Arity> {
         b"del" => AtLeast(2),
         b"ping" => Between(1, 2),
         b"echo" => Exactly(2),
+        b"expire" | b"pexpire" => AtLeast(3),
+        b"ttl" | b"pttl" | b"persist" => Exactly(2),
         b"quit" => AtLeast(1),
         b"multi" | b"exec" | b"discard" => Exactly(1),
         b"config" => AtLeast(2),
@@ -252,6 +336,102 @@ fn arity(name: &[u8]) -> Option<Arity> {
         b"command" => AtLeast(1),
         _ => return None,
     })
+}
+
+// ANCHOR: set_options
+/// `SET key value` and its options. As in Redis, the options' combination is checked before
+/// their values: `SET k v EX abc NX XX` is a syntax error, not a bad number.
+fn set_command(args: &[&[u8]]) -> Command {
+    let mut condition = SetCondition::Always;
+    // `EX`/`PX` and their argument, or `KEEPTTL` (no argument).
+    let mut expiry: Option<(&[u8], Option<&[u8]>)> = None;
+    let mut options = args[3..].iter();
+    while let Some(&option) = options.next() {
+        let option_name = option.to_ascii_lowercase();
+        match option_name.as_slice() {
+            b"nx" | b"xx" if condition == SetCondition::Always => {
+                condition = match option_name.as_slice() {
+                    b"nx" => SetCondition::IfAbsent,
+                    _ => SetCondition::IfPresent,
+                };
+            }
+            b"keepttl" if expiry.is_none() => expiry = Some((option, None)),
+            b"ex" | b"px" if expiry.is_none() => match options.next() {
+                Some(&time) => expiry = Some((option, Some(time))),
+                None => return syntax_error(),
+            },
+            _ => return syntax_error(),
+        }
+    }
+    let expiry = match expiry {
+        None => SetExpiry::Never,
+        Some((_, None)) => SetExpiry::Keep,
+        Some((option, Some(time))) => {
+            let unit = match option.eq_ignore_ascii_case(b"ex") {
+                true => TimeUnit::Seconds,
+                false => TimeUnit::Milliseconds,
+            };
+            match expire_milliseconds(time, unit, "set") {
+                Ok(milliseconds) if milliseconds > 0 => SetExpiry::After { milliseconds, unit },
+                Ok(_) => return bad_argument(invalid_expire_time("set")),
+                Err(error) => return error,
+            }
+        }
+    };
+    Command::Set {
+        key: args[1].to_vec(),
+        value: args[2].to_vec(),
+        expiry,
+        condition,
+    }
+}
+// ANCHOR_END: set_options
+
+/// `EXPIRE key seconds` / `PEXPIRE key milliseconds`. Redis 7's `NX`, `XX`, `GT` and `LT`
+/// options are not supported.
+fn expire_command(args: &[&[u8]], unit: TimeUnit) -> Command {
+    if let Some(option) = args.get(3) {
+        return bad_argument(format!(
+            "Unsupported option {}",
+            String::from_utf8_lossy(option)
+        ));
+    }
+    match expire_milliseconds(args[2], unit, unit.expire_command()) {
+        Ok(milliseconds) => Command::Expire {
+            key: args[1].to_vec(),
+            milliseconds,
+            unit,
+        },
+        Err(error) => error,
+    }
+}
+
+/// A time to live in milliseconds, from an argument counted in `unit`. (Whether it still
+/// fits once added to the clock is for [`Db`](super::Db) to check when it runs the command:
+/// the parser does not read the clock.)
+fn expire_milliseconds(time: &[u8], unit: TimeUnit, command: &str) -> Result<i64, Command> {
+    let time = integer(time).ok_or_else(not_an_integer)?;
+    let milliseconds = match unit {
+        TimeUnit::Seconds => time.checked_mul(1000),
+        TimeUnit::Milliseconds => Some(time),
+    };
+    milliseconds.ok_or_else(|| bad_argument(invalid_expire_time(command)))
+}
+
+/// Redis's error for a time to live it cannot use.
+pub(crate) fn invalid_expire_time(command: &str) -> String {
+    format!("invalid expire time in '{command}' command")
+}
+
+fn syntax_error() -> Command {
+    bad_argument("syntax error")
+}
+
+fn ttl_command(key: &[u8], unit: TimeUnit) -> Command {
+    Command::Ttl {
+        key: key.to_vec(),
+        unit,
+    }
 }
 
 /// `CONFIG GET parameter`; the other subcommands are unknown here.

@@ -8,7 +8,8 @@
 //! * [`protocol`]: bytes to requests and replies to bytes, for both protocols (RESP in its
 //!   versions 2 and 3).
 //! * [`command`]: the commands, and how a RESP request's arguments spell one.
-//! * [`db`]: the shared store.
+//! * [`db`]: the shared store, where keys may have a deadline.
+//! * [`expiry`]: the purge task, which removes keys past their deadline.
 //! * [`session`]: what one connection remembers between requests, and the commands that
 //!   concern it alone.
 //! * [`transaction`]: `MULTI` ... `EXEC`, a queue applied under one lock.
@@ -24,6 +25,7 @@
 pub mod command;
 pub mod connection;
 pub mod db;
+pub mod expiry;
 pub mod protocol;
 pub mod server;
 pub mod session;
@@ -37,12 +39,13 @@ pub use server::{serve, Config, Limits, MiniRedis, Stats, DEFAULT_ADDR};
 use std::fmt;
 
 /// The source files, as compiled: what [`source`] shows is what runs.
-const FILES: [(&str, &str); 7] = [
+const FILES: [(&str, &str); 8] = [
     ("protocol.rs", include_str!("protocol.rs")),
     ("command.rs", include_str!("command.rs")),
     ("session.rs", include_str!("session.rs")),
     ("transaction.rs", include_str!("transaction.rs")),
     ("db.rs", include_str!("db.rs")),
+    ("expiry.rs", include_str!("expiry.rs")),
     ("connection.rs", include_str!("connection.rs")),
     ("server.rs", include_str!("server.rs")),
 ];

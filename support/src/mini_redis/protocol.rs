@@ -149,10 +149,7 @@ pub fn line_command(line: &[u8]) -> Command {
         "GET" if is_one_word => Command::Get { key: rest.into() },
         "GET" => invalid("usage: GET key"),
         "PUT" => match rest.split_once(' ') {
-            Some((key, value)) if !key.is_empty() => Command::Set {
-                key: key.into(),
-                value: value.into(),
-            },
+            Some((key, value)) if !key.is_empty() => Command::set(key, value),
             _ => invalid("usage: PUT key value"),
         },
         "DEL" if is_one_word => Command::Del {
@@ -369,18 +366,9 @@ mod tests {
         assert_eq!(line("get a"), Command::Get { key: b"a".to_vec() });
         assert_eq!(
             line("Put a hello  world "),
-            Command::Set {
-                key: b"a".to_vec(),
-                value: b"hello  world ".to_vec()
-            }
+            Command::set(b"a".to_vec(), b"hello  world ".to_vec())
         );
-        assert_eq!(
-            line("PUT a "),
-            Command::Set {
-                key: b"a".to_vec(),
-                value: Vec::new()
-            }
-        );
+        assert_eq!(line("PUT a "), Command::set(b"a".to_vec(), Vec::new()));
         assert_eq!(
             line("del a"),
             Command::Del {
@@ -439,13 +427,7 @@ mod tests {
             .expect("framed")
             .expect("complete");
         assert_eq!(used, frame.len());
-        assert_eq!(
-            command,
-            Command::Set {
-                key: b"key".to_vec(),
-                value: b"a value".to_vec()
-            }
-        );
+        assert_eq!(command, Command::set(b"key".to_vec(), b"a value".to_vec()));
     }
 
     #[test]

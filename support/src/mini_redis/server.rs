@@ -2,6 +2,7 @@
 
 use super::connection::Connection;
 use super::db::Db;
+use super::expiry::purge_expired_keys;
 use crate::rt::{ServerThread, Workers};
 use std::future::Future;
 use std::io;
@@ -97,6 +98,8 @@ pub async fn serve(
     // Every connection holds a receiver; `send(true)` tells them all to finish.
     let (stop_connections, stop_requested) = watch::channel(false);
     let mut connections = JoinSet::new();
+    // One task removes expired keys for the whole store, until shutdown.
+    let purger = tokio::spawn(purge_expired_keys(db.clone(), stop_requested.clone()));
     tokio::pin!(shutdown);
     loop {
         let (permit, stream) = tokio::select! {
@@ -123,6 +126,8 @@ pub async fn serve(
         // Only a client that stopped reading its replies gets here; do not wait forever.
         connections.shutdown().await;
     }
+    // It saw the same signal as the connections; serving ends when it has stopped too.
+    let _ = purger.await;
     Ok(())
 }
 
