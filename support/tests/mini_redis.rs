@@ -733,3 +733,133 @@ fn the_purge_task_stops_with_the_server() {
     assert_eq!(db.len(), 1, "no purge task is left running");
     assert_eq!(db.get(b"k"), None, "though reads never see the key");
 }
+
+/// RESP's bulk string for `data`.
+fn bulk(data: &str) -> String {
+    format!("${}\r\n{data}\r\n", data.len())
+}
+
+#[test]
+fn publish_reaches_channel_and_pattern_subscribers_on_resp2_and_resp3() {
+    let server = MiniRedis::start().expect("start");
+    let mut resp2 = Client::connect(&server);
+    let subscribed = format!("*3\r\n{}{}:1\r\n", bulk("subscribe"), bulk("news"));
+    assert_eq!(resp2.call(&["SUBSCRIBE", "news"]), subscribed);
+    let psubscribed = format!("*3\r\n{}{}:2\r\n", bulk("psubscribe"), bulk("n*"));
+    assert_eq!(resp2.call(&["PSUBSCRIBE", "n*"]), psubscribed);
+    let mut resp3 = Client::connect(&server);
+    resp3.call(&["HELLO", "3"]);
+    let pushed = format!(">3\r\n{}{}:1\r\n", bulk("subscribe"), bulk("news"));
+    assert_eq!(resp3.call(&["SUBSCRIBE", "news"]), pushed);
+
+    let mut publisher = Client::connect(&server);
+    assert_eq!(
+        publisher.call(&["PUBLISH", "news", "hi"]),
+        ":3\r\n",
+        "2 + 1"
+    );
+    assert_eq!(publisher.call(&["PUBLISH", "weather", "hi"]), ":0\r\n");
+    let message = format!("{}{}{}", bulk("message"), bulk("news"), bulk("hi"));
+    let pmessage = format!(
+        "{}{}{}{}",
+        bulk("pmessage"),
+        bulk("n*"),
+        bulk("news"),
+        bulk("hi")
+    );
+    let mut received = [resp2.reply(), resp2.reply()];
+    received.sort();
+    assert_eq!(
+        received,
+        [format!("*3\r\n{message}"), format!("*4\r\n{pmessage}")]
+    );
+    assert_eq!(resp3.reply(), format!(">3\r\n{message}"), "a RESP3 push");
+    // On RESP3 a subscriber may still run any command.
+    assert_eq!(resp3.call(&["GET", "k"]), "_\r\n");
+    // Unsubscribing: one confirmation per name, then nobody counts it any more.
+    let unsubscribed = format!(">3\r\n{}{}:0\r\n", bulk("unsubscribe"), bulk("news"));
+    assert_eq!(resp3.call(&["UNSUBSCRIBE"]), unsubscribed);
+    assert_eq!(publisher.call(&["PUBLISH", "news", "again"]), ":2\r\n");
+}
+
+#[test]
+fn a_resp2_subscriber_may_only_subscribe_unsubscribe_ping_and_quit() {
+    let server = MiniRedis::start().expect("start");
+    let mut client = Client::connect(&server);
+    let none_left = format!("*3\r\n{}$-1\r\n:0\r\n", bulk("unsubscribe"));
+    assert_eq!(client.call(&["UNSUBSCRIBE"]), none_left, "nothing to drop");
+    client.call(&["SUBSCRIBE", "a", "b"]);
+    client.reply(); // one confirmation per channel
+    assert_eq!(
+        client.call(&["GET", "k"]),
+        "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / \
+         RESET are allowed in this context\r\n"
+    );
+    assert!(client
+        .call(&["MULTI"])
+        .starts_with("-ERR Can't execute 'multi'"));
+    assert_eq!(
+        client.call(&["PING"]),
+        format!("*2\r\n{}{}", bulk("pong"), bulk(""))
+    );
+    let first = format!("*3\r\n{}{}:1\r\n", bulk("unsubscribe"), bulk("a"));
+    assert_eq!(client.call(&["UNSUBSCRIBE"]), first);
+    let second = format!("*3\r\n{}{}:0\r\n", bulk("unsubscribe"), bulk("b"));
+    assert_eq!(client.reply(), second);
+    assert_eq!(
+        client.call(&["PING"]),
+        "+PONG\r\n",
+        "out of subscribed mode"
+    );
+    assert_eq!(client.call(&["GET", "k"]), "$-1\r\n");
+    assert_eq!(
+        client.call(&["SUBSCRIBE"]),
+        "-ERR wrong number of arguments for 'subscribe' command\r\n"
+    );
+    assert_eq!(
+        client.call(&["PUBLISH", "a"]),
+        "-ERR wrong number of arguments for 'publish' command\r\n"
+    );
+}
+
+#[test]
+fn a_subscriber_that_stops_reading_is_disconnected_and_never_slows_publishers() {
+    use support::mini_redis::pubsub::CHANNEL_CAPACITY;
+    let server = MiniRedis::start().expect("start");
+    let mut stalled = Client::connect(&server);
+    stalled.call(&["SUBSCRIBE", "firehose"]);
+    // Far more than the channel's buffer and the sockets' buffers hold: the subscriber, which
+    // reads nothing meanwhile, must fall behind.
+    let payload = "x".repeat(2048);
+    let published = 20 * CHANNEL_CAPACITY;
+    let mut publisher = Client::connect(&server);
+    let batch = resp(&["PUBLISH", "firehose", &payload]).repeat(100);
+    for _ in 0..published / 100 {
+        publisher.send(batch.as_bytes());
+        for _ in 0..100 {
+            // If publishing waited for the subscriber, this read would time out.
+            assert_eq!(publisher.reply(), ":1\r\n");
+        }
+    }
+    // The subscriber now reads: some messages, then the end of the stream.
+    let mut messages = 0;
+    loop {
+        let mut header = String::new();
+        match stalled.reader.read_line(&mut header) {
+            Ok(0) => break,
+            Ok(_) if header == "*3\r\n" => messages += 1,
+            Ok(_) => {}
+            Err(error) => panic!("expected the server to close, got {error}"),
+        }
+    }
+    println!("the stalled subscriber got {messages} of {published} messages, then a close");
+    assert!(
+        messages < published,
+        "it fell behind, and was not sent everything"
+    );
+    assert!(
+        messages >= 1,
+        "what was written before the lag still arrived"
+    );
+    assert_eq!(Client::connect(&server).call(&["PING"]), "+PONG\r\n");
+}

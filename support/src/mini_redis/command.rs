@@ -81,6 +81,22 @@ pub enum Command {
     CommandTable {
         docs: bool,
     },
+    /// `PUBLISH channel message`.
+    Publish {
+        channel: Vec<u8>,
+        message: Vec<u8>,
+    },
+    /// `SUBSCRIBE channel...`, or `PSUBSCRIBE pattern...` when `patterns`.
+    Subscribe {
+        names: Vec<Vec<u8>>,
+        patterns: bool,
+    },
+    /// `UNSUBSCRIBE [channel...]`, or `PUNSUBSCRIBE [pattern...]` when `patterns`; none
+    /// named: all of them.
+    Unsubscribe {
+        names: Vec<Vec<u8>>,
+        patterns: bool,
+    },
     /// `MULTI`, `EXEC`, `DISCARD`: a transaction (see `transaction.rs`).
     Multi,
     Exec,
@@ -164,6 +180,15 @@ impl Command {
             Command::ClientId => "client|id",
             Command::CommandTable { docs: false } => "command",
             Command::CommandTable { docs: true } => "command|docs",
+            Command::Publish { .. } => "publish",
+            Command::Subscribe {
+                patterns: false, ..
+            } => "subscribe",
+            Command::Subscribe { .. } => "psubscribe",
+            Command::Unsubscribe {
+                patterns: false, ..
+            } => "unsubscribe",
+            Command::Unsubscribe { .. } => "punsubscribe",
             Command::Multi => "multi",
             Command::Exec => "exec",
             Command::Discard => "discard",
@@ -184,6 +209,8 @@ impl Command {
                 | Command::ClientGetName
                 | Command::ClientId
                 | Command::CommandTable { .. }
+                | Command::Subscribe { .. }
+                | Command::Unsubscribe { .. }
                 | Command::Multi
                 | Command::Exec
                 | Command::Discard
@@ -238,6 +265,15 @@ impl fmt::Display for Command {
             Command::ClientId => f.write_str("CLIENT ID"),
             Command::CommandTable { docs: false } => f.write_str("COMMAND"),
             Command::CommandTable { docs: true } => f.write_str("COMMAND DOCS"),
+            Command::Publish { channel, message } => {
+                write!(f, "PUBLISH {} {}", quoted(channel), quoted(message))
+            }
+            Command::Subscribe { names, .. } | Command::Unsubscribe { names, .. } => {
+                f.write_str(&self.name().to_uppercase())?;
+                names
+                    .iter()
+                    .try_for_each(|name| write!(f, " {}", quoted(name)))
+            }
             Command::Multi => f.write_str("MULTI"),
             Command::Exec => f.write_str("EXEC"),
             Command::Discard => f.write_str("DISCARD"),
@@ -249,7 +285,6 @@ impl fmt::Display for Command {
     }
 }
 
-// ANCHOR: resp_command
 /// The command a RESP request's arguments spell. Names are case-insensitive, as in Redis.
 ///
 /// The number of arguments is checked first, for every command, so that a wrong count gets
@@ -285,6 +320,18 @@ pub fn resp_command(args: &[&[u8]]) -> Command {
             key: owned(args[1]),
         },
         b"quit" => Command::Quit,
+        b"publish" => Command::Publish {
+            channel: owned(args[1]),
+            message: owned(args[2]),
+        },
+        b"subscribe" | b"psubscribe" => Command::Subscribe {
+            names: args[1..].iter().map(|name| owned(name)).collect(),
+            patterns: name.starts_with(b"p"),
+        },
+        b"unsubscribe" | b"punsubscribe" => Command::Unsubscribe {
+            names: args[1..].iter().map(|name| owned(name)).collect(),
+            patterns: name.starts_with(b"p"),
+        },
         b"multi" => Command::Multi,
         b"exec" => Command::Exec,
         b"discard" => Command::Discard,
@@ -296,7 +343,6 @@ pub fn resp_command(args: &[&[u8]]) -> Command {
         _ => unreachable!("every name with an arity is matched above"),
     }
 }
-// ANCHOR_END: resp_command
 
 /// How many arguments a command takes, its name included.
 #[derive(Clone, Copy)]
@@ -329,6 +375,9 @@ fn arity(name: &[u8]) -> Option<Arity> {
         b"ttl" | b"pttl" | b"persist" => Exactly(2),
         b"quit" => AtLeast(1),
         b"multi" | b"exec" | b"discard" => Exactly(1),
+        b"publish" => Exactly(3),
+        b"subscribe" | b"psubscribe" => AtLeast(2),
+        b"unsubscribe" | b"punsubscribe" => AtLeast(1),
         b"config" => AtLeast(2),
         b"hello" => AtLeast(1),
         b"select" => Exactly(2),
@@ -363,20 +412,9 @@ fn set_command(args: &[&[u8]]) -> Command {
             _ => return syntax_error(),
         }
     }
-    let expiry = match expiry {
-        None => SetExpiry::Never,
-        Some((_, None)) => SetExpiry::Keep,
-        Some((option, Some(time))) => {
-            let unit = match option.eq_ignore_ascii_case(b"ex") {
-                true => TimeUnit::Seconds,
-                false => TimeUnit::Milliseconds,
-            };
-            match expire_milliseconds(time, unit, "set") {
-                Ok(milliseconds) if milliseconds > 0 => SetExpiry::After { milliseconds, unit },
-                Ok(_) => return bad_argument(invalid_expire_time("set")),
-                Err(error) => return error,
-            }
-        }
+    let expiry = match set_expiry(expiry) {
+        Ok(expiry) => expiry,
+        Err(error) => return error,
     };
     Command::Set {
         key: args[1].to_vec(),
@@ -386,6 +424,24 @@ fn set_command(args: &[&[u8]]) -> Command {
     }
 }
 // ANCHOR_END: set_options
+
+/// `SET`'s expiry from its option (`EX`, `PX` with their time, or `KEEPTTL`), if any.
+fn set_expiry(option: Option<(&[u8], Option<&[u8]>)>) -> Result<SetExpiry, Command> {
+    let Some((option, time)) = option else {
+        return Ok(SetExpiry::Never);
+    };
+    let Some(time) = time else {
+        return Ok(SetExpiry::Keep);
+    };
+    let unit = match option.eq_ignore_ascii_case(b"ex") {
+        true => TimeUnit::Seconds,
+        false => TimeUnit::Milliseconds,
+    };
+    match expire_milliseconds(time, unit, "set")? {
+        milliseconds if milliseconds > 0 => Ok(SetExpiry::After { milliseconds, unit }),
+        _ => Err(bad_argument(invalid_expire_time("set"))),
+    }
+}
 
 /// `EXPIRE key seconds` / `PEXPIRE key milliseconds`. Redis 7's `NX`, `XX`, `GT` and `LT`
 /// options are not supported.

@@ -7,7 +7,9 @@
 use super::command::Command;
 use super::db::Db;
 use super::protocol::{encode_frame_error, encode_reply, parse_request, Protocol, Reply};
+use super::pubsub::Delivery;
 use super::session::Session;
+use futures::FutureExt;
 use std::future::pending;
 use std::io;
 use std::pin::Pin;
@@ -56,6 +58,8 @@ enum Wait {
     ClientLeft,
     /// The server is shutting down, or the client was idle too long: time to close.
     Close,
+    /// A message for this subscriber, or the news that it missed some.
+    Delivered(Delivery),
 }
 
 impl Connection {
@@ -72,7 +76,7 @@ impl Connection {
     }
 
     /// Serves the client until it leaves, sends `QUIT`, breaks the framing, is idle too long,
-    /// or `shutdown` flips to `true`.
+    /// falls behind on its subscriptions, or `shutdown` flips to `true`.
     ///
     /// Each round answers every complete request in the buffer, writes all those replies at
     /// once, then reads more: a client that pipelines many requests per write gets its replies
@@ -88,6 +92,12 @@ impl Connection {
             }
             match self.read_more(&mut shutdown).await? {
                 Wait::Data => {}
+                Wait::Delivered(delivery) => {
+                    if !self.deliver(delivery) {
+                        self.flush().await?;
+                        return close_gracefully(self.stream).await;
+                    }
+                }
                 Wait::ClientLeft => return Ok(()),
                 Wait::Close => return close_gracefully(self.stream).await,
             }
@@ -155,7 +165,9 @@ impl Connection {
         Ok(())
     }
 
-    /// Waits for more bytes from the client, for shutdown, or for the idle timer.
+    /// Waits for more bytes from the client, for a message if it is a subscriber, for
+    /// shutdown, or for the idle timer (which a subscriber, who may wait for messages as long
+    /// as it likes, does not have).
     async fn read_more(&mut self, shutdown: &mut watch::Receiver<bool>) -> io::Result<Wait> {
         // After a large request, give the memory back rather than keep it for the
         // connection's whole life.
@@ -163,9 +175,16 @@ impl Connection {
             self.input.shrink_to(READ_CHUNK);
         }
         self.input.reserve(READ_CHUNK);
+        let subscribed = self.session.as_ref().is_some_and(Session::is_subscribed);
         let idle = async {
             match &mut self.idle {
-                Some(idle) => idle.as_mut().await,
+                Some(idle) if !subscribed => idle.as_mut().await,
+                _ => pending().await,
+            }
+        };
+        let delivery = async {
+            match &mut self.session {
+                Some(session) => session.next_delivery().await,
                 None => pending().await,
             }
         };
@@ -179,6 +198,7 @@ impl Connection {
                     Ok(Wait::Data)
                 }
             },
+            delivery = delivery => Ok(Wait::Delivered(delivery)),
             // Also fires if the server dropped the sender: stop either way.
             _ = shutdown.changed() => Ok(Wait::Close),
             () = idle => Ok(Wait::Close),
@@ -186,6 +206,39 @@ impl Connection {
     }
 }
 // ANCHOR_END: connection
+
+// ANCHOR: lagged
+impl Connection {
+    /// Queues a subscriber's message for the client, with any others already waiting (up to
+    /// a write's worth), so a busy channel costs one write per batch, not one per message.
+    ///
+    /// Returns `false` if the subscriber fell so far behind that messages it never read were
+    /// overwritten (`Delivery::Lagged`): the caller then writes what is queued and closes
+    /// the connection. Skipping the gap would be the other choice, but the client could not
+    /// tell; a closed connection tells it that it may have missed messages (`pubsub.rs` has
+    /// the whole reasoning). Redis also disconnects such a subscriber.
+    fn deliver(&mut self, first: Delivery) -> bool {
+        let Some(session) = &mut self.session else {
+            return true;
+        };
+        let mut delivery = first;
+        loop {
+            match delivery {
+                Delivery::Message(push) => session.encode(&push, &mut self.output),
+                Delivery::Lagged { .. } => return false,
+            }
+            if self.output.len() >= WRITE_AT {
+                return true;
+            }
+            // `now_or_never` polls once: another message if one is ready, else stop here.
+            match session.next_delivery().now_or_never() {
+                Some(next) => delivery = next,
+                None => return true,
+            }
+        }
+    }
+}
+// ANCHOR_END: lagged
 
 /// Closes the connection so that the client reads every reply before it sees the end.
 ///

@@ -7,11 +7,12 @@
 
 use super::command::{invalid_expire_time, Command, SetCondition, SetExpiry, TimeUnit};
 use super::protocol::Reply;
+use super::pubsub::{Message, Registry, Subscription};
 use crate::lock::lock;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
 use tokio::time::Instant;
 
 // ANCHOR: db
@@ -36,12 +37,14 @@ struct Shared {
     purge_wakeup: Notify,
 }
 
-/// What the lock protects: the map, and every deadline in it, soonest first.
+/// What the lock protects: the map, every deadline in it (soonest first), and the pub/sub
+/// channels.
 #[derive(Debug, Default)]
 struct State {
     entries: HashMap<Vec<u8>, Entry>,
     /// `(deadline, key)` for every key that has one: the purge task's to-do list, in order.
     deadlines: BTreeSet<(Instant, Vec<u8>)>,
+    pubsub: Registry,
 }
 
 #[derive(Debug)]
@@ -102,6 +105,16 @@ impl Db {
             state.entries.remove(&key);
         }
         None
+    }
+
+    /// A receiver of what is published to `subscription` from now on.
+    pub fn subscribe(&self, subscription: &Subscription) -> broadcast::Receiver<Arc<Message>> {
+        self.state().pubsub.subscribe(subscription)
+    }
+
+    /// Forgets the broadcast channel of `subscription` if nobody receives from it any more.
+    pub fn forget_if_unused(&self, subscription: &Subscription) {
+        self.state().pubsub.forget_if_unused(subscription);
     }
 
     /// What the purge task waits on besides its deadline.
@@ -180,6 +193,9 @@ impl State {
             } => self.expire(key, milliseconds, unit, now),
             Command::Ttl { key, unit } => Reply::Integer(self.ttl(&key, unit, now)),
             Command::Persist { key } => Reply::Integer(self.persist(&key, now) as i64),
+            Command::Publish { channel, message } => {
+                Reply::Integer(self.pubsub.publish(channel, message) as i64)
+            }
             Command::Ping { message } => Reply::Pong(message),
             Command::Echo { message } => Reply::bulk(message),
             Command::ConfigGet { parameter } => Reply::Map(settings(&parameter)),

@@ -13,6 +13,8 @@
 //! * [`session`]: what one connection remembers between requests, and the commands that
 //!   concern it alone.
 //! * [`transaction`]: `MULTI` ... `EXEC`, a queue applied under one lock.
+//! * [`pubsub`]: `PUBLISH` and `(P)SUBSCRIBE`, a broadcast channel per channel or pattern,
+//!   and what happens to a subscriber that stops reading.
 //! * [`connection`]: one client's read-apply-reply loop.
 //! * [`server`]: the accept loop, the connection limit, graceful shutdown, and [`MiniRedis`],
 //!   which runs it all on a background thread.
@@ -27,6 +29,7 @@ pub mod connection;
 pub mod db;
 pub mod expiry;
 pub mod protocol;
+pub mod pubsub;
 pub mod server;
 pub mod session;
 pub mod transaction;
@@ -39,11 +42,12 @@ pub use server::{serve, Config, Limits, MiniRedis, Stats, DEFAULT_ADDR};
 use std::fmt;
 
 /// The source files, as compiled: what [`source`] shows is what runs.
-const FILES: [(&str, &str); 8] = [
+const FILES: [(&str, &str); 9] = [
     ("protocol.rs", include_str!("protocol.rs")),
     ("command.rs", include_str!("command.rs")),
     ("session.rs", include_str!("session.rs")),
     ("transaction.rs", include_str!("transaction.rs")),
+    ("pubsub.rs", include_str!("pubsub.rs")),
     ("db.rs", include_str!("db.rs")),
     ("expiry.rs", include_str!("expiry.rs")),
     ("connection.rs", include_str!("connection.rs")),

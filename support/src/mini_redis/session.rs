@@ -1,14 +1,20 @@
 //! One client's session: what a connection remembers between its requests (the protocol it
-//! asked for, its name, an open transaction) and the commands that concern only that
-//! connection.
+//! asked for, its name, an open transaction, its subscriptions) and the commands that concern
+//! only that connection.
 //!
-//! The store's commands go to [`Db`]; `HELLO`, `CLIENT`, `SELECT`, `COMMAND` and the
-//! transaction commands are answered here, because their effect (or their answer) belongs to
-//! this client alone.
+//! The store's commands go to [`Db`]; `HELLO`, `CLIENT`, `SELECT`, `COMMAND`, the transaction
+//! and the subscription commands are answered here, because their effect (or their answer)
+//! belongs to this client alone.
+//!
+//! **Subscribed mode.** On RESP2, a client with subscriptions may only subscribe, unsubscribe,
+//! `PING` and `QUIT`, as in Redis: its connection now carries messages, and RESP2 has no way
+//! to tell a message from a reply. RESP3 has (messages are pushes), so there, as in Redis,
+//! every command stays allowed.
 
 use super::command::Command;
 use super::db::Db;
 use super::protocol::{encode_reply, Protocol, Reply};
+use super::pubsub::{Delivery, Subscription, Subscriptions};
 use super::transaction::Transaction;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -23,6 +29,7 @@ pub struct Session {
     name: Option<Vec<u8>>,
     /// The queue since `MULTI`, if a transaction is open.
     transaction: Option<Transaction>,
+    subscriptions: Subscriptions,
 }
 
 impl Session {
@@ -33,6 +40,7 @@ impl Session {
             id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
             name: None,
             transaction: None,
+            subscriptions: Subscriptions::default(),
         }
     }
 
@@ -44,6 +52,9 @@ impl Session {
     /// Runs `command` and appends its reply, encoded for this session, to `out`. (`QUIT` is
     /// the connection's business: it closes.)
     pub fn execute(&mut self, command: Command, db: &Db, out: &mut Vec<u8>) {
+        if let Some(refusal) = self.refusal_in_subscribed_mode(&command) {
+            return self.encode(&refusal, out);
+        }
         let reply = match &mut self.transaction {
             Some(transaction) => match command {
                 Command::Exec => self.take_transaction().exec(db),
@@ -55,9 +66,101 @@ impl Session {
                 Command::Multi => Reply::Error("MULTI calls can not be nested".into()),
                 command => transaction.queue(command),
             },
-            None => self.run(command, db),
+            None => match command {
+                Command::Subscribe { names, patterns } => {
+                    return self.subscribe(names, patterns, db, out);
+                }
+                Command::Unsubscribe { names, patterns } => {
+                    return self.unsubscribe(names, patterns, db, out);
+                }
+                command => self.run(command, db),
+            },
         };
-        encode_reply(self.protocol, &reply, out);
+        self.encode(&reply, out);
+    }
+
+    /// Appends `reply`, encoded in this session's protocol, to `out`.
+    pub fn encode(&self, reply: &Reply, out: &mut Vec<u8>) {
+        encode_reply(self.protocol, reply, out);
+    }
+
+    /// Whether the connection has subscriptions (then it waits for messages, not only for
+    /// requests).
+    pub fn is_subscribed(&self) -> bool {
+        self.subscriptions.count() > 0
+    }
+
+    /// The next message for this subscriber (never, without subscriptions).
+    pub async fn next_delivery(&mut self) -> Delivery {
+        self.subscriptions.next().await
+    }
+
+    /// Redis's refusal of `command` in subscribed mode on RESP2 (see the module docs).
+    fn refusal_in_subscribed_mode(&self, command: &Command) -> Option<Reply> {
+        let allowed = matches!(
+            command,
+            Command::Subscribe { .. }
+                | Command::Unsubscribe { .. }
+                | Command::Ping { .. }
+                | Command::Quit
+                // Redis finds these out before it looks at the context.
+                | Command::Invalid { .. }
+                | Command::BadArgument { .. }
+        );
+        (self.protocol == Protocol::Resp && self.is_subscribed() && !allowed).then(|| {
+            Reply::Error(format!(
+                "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / \
+                 RESET are allowed in this context",
+                command.name()
+            ))
+        })
+    }
+
+    /// `SUBSCRIBE` / `PSUBSCRIBE`: one confirmation per name, with the new count.
+    fn subscribe(&mut self, names: Vec<Vec<u8>>, patterns: bool, db: &Db, out: &mut Vec<u8>) {
+        let kind = if patterns { "psubscribe" } else { "subscribe" };
+        for name in names {
+            let subscription = subscription(name.clone(), patterns);
+            if !self.subscriptions.contains(&subscription) {
+                let receiver = db.subscribe(&subscription);
+                self.subscriptions.add(subscription, receiver);
+            }
+            self.confirm(kind, Some(name), out);
+        }
+    }
+
+    /// `UNSUBSCRIBE` / `PUNSUBSCRIBE`: one confirmation per name (all of this kind when none
+    /// is named), with the new count; a bare one with nothing to drop still answers once.
+    fn unsubscribe(&mut self, names: Vec<Vec<u8>>, patterns: bool, db: &Db, out: &mut Vec<u8>) {
+        let kind = if patterns {
+            "punsubscribe"
+        } else {
+            "unsubscribe"
+        };
+        let dropped = match names.is_empty() {
+            true => self.subscriptions.of_kind(patterns),
+            false => names
+                .into_iter()
+                .map(|n| subscription(n, patterns))
+                .collect(),
+        };
+        if dropped.is_empty() {
+            return self.confirm(kind, None, out);
+        }
+        for subscription in dropped {
+            if self.subscriptions.remove(&subscription) {
+                db.forget_if_unused(&subscription);
+            }
+            let (Subscription::Channel(name) | Subscription::Pattern(name)) = subscription;
+            self.confirm(kind, Some(name), out);
+        }
+    }
+
+    /// A (un)subscription's confirmation: a push on RESP3, an array on RESP2.
+    fn confirm(&self, kind: &str, name: Option<Vec<u8>>, out: &mut Vec<u8>) {
+        let count = self.subscriptions.count() as i64;
+        let confirmation = vec![Reply::bulk(kind), Reply::Value(name), Reply::Integer(count)];
+        self.encode(&Reply::Push(confirmation), out);
     }
 
     /// A command outside a transaction.
@@ -74,6 +177,13 @@ impl Session {
             // An empty table: nothing for redis-cli to hint, and no error on its start.
             Command::CommandTable { docs: true } => Reply::Map(Vec::new()),
             Command::CommandTable { docs: false } => Reply::Array(Vec::new()),
+            // On RESP2, a subscriber's PING is answered in the shape of a message.
+            Command::Ping { message }
+                if self.protocol == Protocol::Resp && self.is_subscribed() =>
+            {
+                let message = message.unwrap_or_default();
+                Reply::Push(vec![Reply::bulk("pong"), Reply::bulk(message)])
+            }
             Command::Multi => {
                 self.transaction = Some(Transaction::default());
                 Reply::Ok
@@ -111,6 +221,13 @@ impl Session {
             field("role", Reply::bulk("master")),
             field("modules", Reply::Array(Vec::new())),
         ])
+    }
+}
+
+fn subscription(name: Vec<u8>, pattern: bool) -> Subscription {
+    match pattern {
+        true => Subscription::Pattern(name),
+        false => Subscription::Channel(name),
     }
 }
 
