@@ -52,7 +52,7 @@ FEATURES = {
     "multi": "MULTI/EXEC/DISCARD",
     "pubsub": "PUBLISH, (P)SUBSCRIBE, (P)UNSUBSCRIBE",
 }
-PENDING = {"pubsub"}
+PENDING: set[str] = set()
 
 # redis-server says this once it accepts connections (it logs to stdout by default).
 REDIS_READY = re.compile(r".*Ready to accept connections.*")
