@@ -388,7 +388,8 @@ def check_pubsub(pubsub: list[Row], missed: list[str]) -> None:
         ratio = throughput(pubsub, MINI_REDIS, subscribers, PUBSUB_BATCH) / throughput(
             pubsub, REDIS, subscribers, PUBSUB_BATCH
         )
-        text = f"pub/sub, {subscribers} subscribers: {ratio:.2f}x redis-server's deliveries"
+        who = f"{subscribers} subscriber{'' if subscribers == 1 else 's'}"
+        text = f"pub/sub, {who}: {ratio:.2f}x redis-server's deliveries"
         verdict(text, f"{TARGET_VS_REDIS}x", ratio >= TARGET_VS_REDIS, missed)
     # The client runs on one thread: near a whole core, it, not the server, would set the pace.
     busiest = max(row.client_cpu for row in pubsub)

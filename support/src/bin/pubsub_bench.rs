@@ -48,8 +48,10 @@ const CHANNEL: &[u8] = b"bench";
 /// Every message's payload: 16 bytes, a small event.
 const PAYLOAD: &[u8] = b"0123456789abcdef";
 /// How many messages the publisher may be ahead of the slowest reader (besides the batch it
-/// is writing).
-const WINDOW: usize = 1024;
+/// is writing). Well under the mini Redis's per-channel buffer (1024 messages,
+/// `mini_redis::pubsub::CHANNEL_CAPACITY`), past which it disconnects a subscriber: a
+/// subscriber this tool keeps up with is never one the server gives up on.
+const WINDOW: usize = 512;
 /// How long a reader may wait for its next bytes before the run fails instead of hanging.
 const STALL: Duration = Duration::from_secs(10);
 /// The size of each read.
