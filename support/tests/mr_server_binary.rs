@@ -1,5 +1,7 @@
 //! `mr-server`, the program `make mr-server` runs: it serves, refuses bad arguments with a
 //! message, and stops gracefully on Ctrl-C (SIGINT).
+//!
+//! (The commands themselves are tested in `mini_redis.rs`, on the same code in-process.)
 
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
@@ -28,6 +30,18 @@ fn serves_until_ctrl_c_then_stops_cleanly() {
     let mut replies = [0u8; 8];
     client.read_exact(&mut replies).expect("two replies");
     assert_eq!(&replies, b"OK\nOK v\n");
+    // A RESP3 client on the same port, as redis-py connects: HELLO 3, then RESP3 replies.
+    let mut resp3 = TcpStream::connect(addr).expect("connect");
+    resp3
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    resp3
+        .write_all(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$3\r\nGET\r\n$1\r\nx\r\n")
+        .expect("send");
+    let mut hello = vec![0u8; 3];
+    resp3.read_exact(&mut hello).expect("a reply");
+    assert_eq!(hello, b"%7\r", "a RESP3 map");
+    drop(resp3);
 
     let interrupted = Command::new("kill")
         .args(["-INT", &server.id().to_string()])
@@ -46,7 +60,7 @@ fn serves_until_ctrl_c_then_stops_cleanly() {
     stdout
         .read_to_string(&mut farewell)
         .expect("the last words");
-    assert!(farewell.contains("connections served: 1,"), "{farewell:?}");
+    assert!(farewell.contains("connections served: 2,"), "{farewell:?}");
 }
 
 #[test]

@@ -29,6 +29,7 @@ use std::task::{Context, Poll};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// The messages a channel (or pattern) keeps for subscribers that have not read them yet.
+/// (`broadcast::channel` rounds its capacity up to a power of two; this one already is.)
 pub const CHANNEL_CAPACITY: usize = 1024;
 
 /// A published message, shared by every subscriber that receives it.
@@ -195,11 +196,11 @@ impl Subscriptions {
     /// streams has an item. With no subscriptions, it never completes (the connection's
     /// `select!` then waits on its other branches only).
     ///
-    /// This is what `tokio_stream::StreamMap` does, written out on `futures`' `StreamExt`
-    /// (tokio-stream is not in the survey's dependency set): poll every stream, starting
-    /// after the last one that delivered, and return the first ready item. Each poll
-    /// registers the task's waker with every stream that is not ready, so whichever channel
-    /// gets a message first wakes the task.
+    /// `tokio_stream::StreamMap` offers this (keyed streams, merged), but tokio-stream is
+    /// not in the survey's dependency set; with `futures`' `StreamExt` it is a short loop:
+    /// poll the streams in turn, starting after the last one that delivered, and return the
+    /// first ready item. When it returns `Pending`, every stream has been polled and has
+    /// kept the task's waker, so whichever channel gets a message first wakes the task.
     pub async fn next(&mut self) -> Delivery {
         poll_fn(|cx| self.poll_next(cx)).await
     }

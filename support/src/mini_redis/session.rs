@@ -103,7 +103,9 @@ impl Session {
                 | Command::Unsubscribe { .. }
                 | Command::Ping { .. }
                 | Command::Quit
-                // Redis finds these out before it looks at the context.
+                // Redis refuses an unknown command or a wrong arity before it looks at the
+                // context. (It would refuse a bad argument with the context's error; here
+                // the parser has already made it an error, and that one is answered.)
                 | Command::Invalid { .. }
                 | Command::BadArgument { .. }
         );
