@@ -638,7 +638,7 @@ def test_publish_counts_every_subscriber(server, key):
             client.close()
 
 
-@needs("pubsub")
+@needs("handshake", "pubsub")
 def test_a_resp2_subscriber_may_only_run_pubsub_commands(server, key):
     # RESP2 only: on RESP3, the default, Redis lets a subscribed client run any command.
     subscriber = server.client(protocol=2)
