@@ -863,3 +863,38 @@ fn a_subscriber_that_stops_reading_is_disconnected_and_never_slows_publishers() 
     );
     assert_eq!(Client::connect(&server).call(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn subscribers_have_no_idle_timeout_and_are_closed_by_a_graceful_shutdown() {
+    let idle_timeout = Duration::from_millis(200);
+    let config = Config::default().idle_timeout(Some(idle_timeout));
+    let server = MiniRedis::start_with(config).expect("start");
+    let mut subscriber = Client::connect(&server);
+    subscriber.call(&["SUBSCRIBE", "quiet"]);
+    // Far past the idle timeout: a subscriber waits for messages, and that is not idling.
+    std::thread::sleep(idle_timeout * 4);
+    let mut publisher = Client::connect(&server);
+    assert_eq!(
+        publisher.call(&["PUBLISH", "quiet", "still there?"]),
+        ":1\r\n"
+    );
+    let message = format!(
+        "*3\r\n{}{}{}",
+        bulk("message"),
+        bulk("quiet"),
+        bulk("still there?")
+    );
+    assert_eq!(subscriber.reply(), message);
+    // PUBLISH is a store command: it can be part of a transaction.
+    let batch = resp(&["MULTI"]) + &resp(&["PUBLISH", "quiet", "in exec"]) + &resp(&["EXEC"]);
+    publisher.send(batch.as_bytes());
+    let replies: Vec<String> = (0..3).map(|_| publisher.reply()).collect();
+    assert_eq!(replies, ["+OK\r\n", "+QUEUED\r\n", "*1\r\n:1\r\n"]);
+    assert!(subscriber.reply().ends_with(&bulk("in exec")));
+    drop(publisher);
+    server.shutdown().expect("a clean shutdown");
+    assert!(
+        subscriber.closed_by_server(),
+        "the subscriber was told, not left hanging"
+    );
+}
