@@ -30,6 +30,11 @@ judges it:
 A wrong verdict does not stop the run (later cells do not depend on an exercise's answer), so
 one run reports every exercise that is wrong; any other failure stops it at that cell.
 
+Notebooks run one after another (the command line's list, a pytest worker's share) take turns
+in one kernel: after a notebook passes, evcxr's ``:clear`` gives the next one a clean process to
+run in, without the ten seconds a new kernel spends before its first lesson cell (see
+``KernelSession``).
+
 With ``--write``, a notebook that passes is saved in the form JupyterLab saves it
 (survey/labformat.py), so that re-running a notebook changes only what the run changed.
 
@@ -51,7 +56,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from jupyter_core.utils import ensure_async
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbconvert.filters import strip_ansi
@@ -85,6 +91,8 @@ SETUP_CELL_TIMEOUT = 600
 # background threads time to write what they still have.
 DRAIN_SOURCE = ":vars"
 DRAIN_PAUSE_SECONDS = 0.5
+# Runs after a notebook that passed, so that the kernel can run the next one (KernelSession).
+CLEAR_SOURCE = ":clear"
 PANIC = re.compile(r"panicked at")
 # Exercise cells, by their Jupyter tags (metadata.tags), and the markers support::exercise
 # starts its verdict lines with (PASS_MARKER and NOT_YET_MARKER in support/src/exercise.rs).
@@ -214,53 +222,146 @@ def run_notebook(
     cell ``cell_timeout``. Execution stops at the first failing cell: later cells usually
     depend on it, and their errors would only bury the first one.
     """
-    path = Path(path)
-    report = NotebookReport(path=path)
-    notebook = nbformat.read(path, as_version=4)
-    report.notebook = notebook
-    # A mis-tagged exercise is an authoring mistake: said at once, without starting a kernel.
-    report.failures.extend(exercise_layout_failures(notebook))
-    if not report.ok:
+    with KernelSession(startup_timeout=startup_timeout, build_dir=build_dir) as session:
+        return session.run(path, cell_timeout=cell_timeout, setup_timeout=setup_timeout)
+
+
+class KernelSession:
+    """A build directory (a slot of the pool) held for a run of several notebooks, and the
+    kernel running in it, reused from one notebook to the next.
+
+    A new evcxr kernel spends about 10 s before its first lesson cell, most of it in evcxr's
+    rust-analyzer, which loads the sources of the standard library when the kernel starts and
+    again, with those of every dependency, when the setup cell's `:dep` changes the crate's
+    Cargo.toml. After a notebook that passed, the session sends the kernel evcxr's `:clear`:
+    it forgets every item and variable and restarts the process that runs the cells (their
+    threads, servers and statics go with it), and keeps what was loaded and built. The next
+    notebook's setup cell then finds the same Cargo.toml and starts as in a fresh kernel,
+    without those seconds.
+
+    A kernel is reused only for a notebook in the same folder (the kernel's working
+    directory, which the setup cell's `:dep` path is relative to); after a failure, a hang or
+    a dead kernel, the next notebook gets a fresh kernel in the same build directory, and
+    ``run(..., fresh=True)`` asks for one in any case (the runner's failure-mode fixtures).
+    """
+
+    def __init__(self, startup_timeout: float = 60, build_dir: Path | None = None):
+        self.startup_timeout = startup_timeout
+        self._chosen_dir = build_dir
+        self._held = contextlib.ExitStack()
+        self.build_dir: Path | None = None
+        # The running kernel, its client, the folder it runs in and its log, or None.
+        self.km = None
+        self.kc = None
+        self.folder: Path | None = None
+        self.log = None
+
+    def __enter__(self) -> KernelSession:
+        slot = self._chosen_dir or self._held.enter_context(slots.free_slot())
+        self.build_dir = Path(slot).resolve()
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop_kernel()
+        self._held.close()
+
+    def run(
+        self,
+        path: Path,
+        cell_timeout: float = DEFAULT_CELL_TIMEOUT,
+        setup_timeout: float = SETUP_CELL_TIMEOUT,
+        fresh: bool = False,
+    ) -> NotebookReport:
+        """Execute and judge the notebook at ``path`` (see :func:`run_notebook`), in the
+        session's kernel if it can be reused, else in a fresh one."""
+        path = Path(path)
+        report = NotebookReport(path=path)
+        notebook = nbformat.read(path, as_version=4)
+        report.notebook = notebook
+        # A mis-tagged exercise is an authoring mistake: said at once, without a kernel.
+        report.failures.extend(exercise_layout_failures(notebook))
+        if not report.ok:
+            return report
+        folder = path.parent.resolve()
+        if fresh or folder != self.folder:
+            self.stop_kernel()
+        exclusive_cpu = notebook.metadata.get("survey", {}).get("exclusive_cpu", False)
+        started = time.monotonic()
+        try:
+            with locked(CPU_LOCK, fcntl.LOCK_EX if exclusive_cpu else fcntl.LOCK_SH):
+                client = self._client(notebook, path, cell_timeout)
+                cold_build = slots.is_cold(self.build_dir)
+                with client.setup_kernel(**self._start_options()):
+                    self.kc = client.kc
+                    run_cells(client, notebook, report, (setup_timeout, cell_timeout), cold_build)
+                    if report.ok:
+                        clear_for_next(client, report)
+        except DeadKernelError as error:
+            report.failures.append(f"the kernel died: {error}")
+        except RuntimeError as error:
+            # jupyter_client's way of saying the kernel did not start (evcxr exited at once).
+            report.failures.append(f"the kernel did not start: {error}")
+        if not report.ok:
+            self.stop_kernel()
+        report.seconds = time.monotonic() - started
         return report
-    client = StrayOutputClient(
-        notebook,
-        kernel_name=KERNEL_NAME,
-        timeout=cell_timeout,
-        startup_timeout=startup_timeout,
-        allow_errors=True,
-        # No per-cell timestamps in cell.metadata.execution: they change on every run, so
-        # they would turn every re-run into a diff of every cell; JupyterLab does not keep
-        # them either unless told to ("Record cell timing", off by default).
-        record_timing=False,
-        # The kernel holds nothing worth a graceful goodbye; this saves a second per notebook.
-        shutdown_kernel="immediate",
-        resources={"metadata": {"path": str(path.parent.resolve())}},
-    )
-    exclusive_cpu = notebook.metadata.get("survey", {}).get("exclusive_cpu", False)
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    try:
-        with (
-            locked(CPU_LOCK, fcntl.LOCK_EX if exclusive_cpu else fcntl.LOCK_SH),
-            slots.free_slot() if build_dir is None else contextlib.nullcontext(build_dir) as slot,
-            open(LOG_DIR / f"{path.stem}.log", "w") as kernel_log,
-        ):
-            build_dir = Path(slot).resolve()
-            cold_build = slots.is_cold(build_dir)
-            build_dir.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, **slots.kernel_env(build_dir)}
-            kernel_log.write(f"EVCXR_TMPDIR={build_dir}\n")
-            kernel_log.flush()
-            with client.setup_kernel(env=env, stdout=kernel_log, stderr=kernel_log):
-                timeouts = (setup_timeout, cell_timeout)
-                run_cells(client, notebook, report, timeouts, cold_build)
-    except DeadKernelError as error:
-        report.failures.append(f"the kernel died: {error}")
-    except RuntimeError as error:
-        # jupyter_client's way of saying the kernel did not start (e.g. evcxr exited at once).
-        report.failures.append(f"the kernel did not start: {error}")
-    report.seconds = time.monotonic() - started
-    return report
+
+    def _client(self, notebook, path: Path, cell_timeout: float) -> StrayOutputClient:
+        """A client for ``notebook`` on the session's kernel, started by the client's
+        ``setup_kernel`` if there is none yet (the session owns it either way)."""
+        if self.km is None:
+            LOG_DIR.mkdir(parents=True, exist_ok=True)
+            # Closed in stop_kernel, with the kernel that writes to it.
+            self.log = open(LOG_DIR / f"{path.stem}.log", "w")  # noqa: SIM115
+            self.log.write(f"EVCXR_TMPDIR={self.build_dir}\n")
+            self.km = AsyncKernelManager(kernel_name=KERNEL_NAME)
+            self.kc = None
+            self.folder = path.parent.resolve()
+        else:
+            self.log.write(f"--- the same kernel, cleared, runs {path.name}\n")
+        self.log.flush()
+        client = StrayOutputClient(
+            notebook,
+            km=self.km,
+            kernel_name=KERNEL_NAME,
+            timeout=cell_timeout,
+            startup_timeout=self.startup_timeout,
+            allow_errors=True,
+            # No per-cell timestamps in cell.metadata.execution: they change on every run, so
+            # they would turn every re-run into a diff of every cell; JupyterLab does not keep
+            # them either unless told to ("Record cell timing", off by default).
+            record_timing=False,
+            resources={"metadata": {"path": str(self.folder)}},
+        )
+        client.kc = self.kc
+        return client
+
+    def _start_options(self) -> dict:
+        """What ``setup_kernel`` starts a kernel with (unused when the kernel runs)."""
+        env = {**os.environ, **slots.kernel_env(self.build_dir)}
+        return {"env": env, "stdout": self.log, "stderr": self.log}
+
+    def stop_kernel(self) -> None:
+        """Shut the kernel down at once (it holds nothing worth a graceful goodbye)."""
+        if self.km is None:
+            return
+        try:
+            if run_sync(self.km.is_alive)():
+                run_sync(self.km.shutdown_kernel)(now=True)
+        finally:
+            run_sync(self.km.cleanup_resources)()
+            if self.kc is not None:
+                self.kc.stop_channels()
+            self.log.close()
+            self.km = self.kc = self.folder = self.log = None
+
+
+def clear_for_next(client: StrayOutputClient, report: NotebookReport) -> None:
+    """Send evcxr's `:clear` after a notebook that passed (see KernelSession); a failure
+    here is the kernel's, and makes the session start a fresh one."""
+    outputs = run_extra_cell(client, CLEAR_SOURCE)
+    report.failures.extend(cell_failures("clearing the kernel for the next notebook", outputs))
 
 
 def run_cells(client, notebook, report: NotebookReport, timeouts, cold_build: bool) -> None:
@@ -440,16 +541,22 @@ def verdict_failures(where: str, role: str | None, outputs: list[dict]) -> list[
 def drain(client: StrayOutputClient, report: NotebookReport) -> None:
     """Give background threads a last chance to write, and judge what they write."""
     time.sleep(DRAIN_PAUSE_SECONDS)
-    probe = nbformat.v4.new_code_cell(DRAIN_SOURCE)
-    # nbclient stores the executed cell back into the notebook, so the probe must be in it
-    # while it runs; it is removed again so that a written notebook does not carry it.
-    client.nb.cells.append(probe)
-    try:
-        client.execute_cell(probe, len(client.nb.cells) - 1)
-    finally:
-        client.nb.cells.remove(probe)
-    report.failures.extend(cell_failures("after the last cell", probe.outputs))
+    outputs = run_extra_cell(client, DRAIN_SOURCE)
+    report.failures.extend(cell_failures("after the last cell", outputs))
     report.failures.extend(stray_failures(client))
+
+
+def run_extra_cell(client: StrayOutputClient, source: str) -> list[dict]:
+    """Execute ``source`` after the notebook's cells; returns its outputs."""
+    extra = nbformat.v4.new_code_cell(source)
+    # nbclient stores the executed cell back into the notebook, so the extra cell must be in
+    # it while it runs; it is removed again so that a written notebook does not carry it.
+    client.nb.cells.append(extra)
+    try:
+        client.execute_cell(extra, len(client.nb.cells) - 1)
+    finally:
+        client.nb.cells.remove(extra)
+    return extra.outputs
 
 
 def stray_failures(client: StrayOutputClient) -> list[str]:
@@ -508,17 +615,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     failed = 0
-    for path in args.notebooks:
-        report = run_notebook(path, cell_timeout=args.cell_timeout)
-        if args.print:
-            print_outputs(report)
-        print(("ok     " if report.ok else "FAILED ") + report.timing())
-        for failure in report.failures:
-            print(f"  {failure}")
-        if report.ok and args.write:
-            write_notebook(report.notebook, path)
-        failed += not report.ok
+    with KernelSession() as session:
+        for path in args.notebooks:
+            failed += not report_on(session.run(path, cell_timeout=args.cell_timeout), args)
     return 1 if failed else 0
+
+
+def report_on(report: NotebookReport, args: argparse.Namespace) -> bool:
+    """Print what the command line asked for about one notebook, save it if asked and it
+    passed; returns whether it passed."""
+    if args.print:
+        print_outputs(report)
+    print(("ok     " if report.ok else "FAILED ") + report.timing())
+    for failure in report.failures:
+        print(f"  {failure}")
+    if report.ok and args.write:
+        write_notebook(report.notebook, report.path)
+    return report.ok
 
 
 if __name__ == "__main__":

@@ -1,8 +1,21 @@
-"""Shared pytest set-up: a per-notebook timing report.
+"""Shared pytest set-up: one kernel session per test process, and a per-notebook timing report.
 
 The code under test is the ``survey`` package, which ``make venv`` installs editable into the
 venv, so the tests import it by name.
 """
+
+import pytest
+
+from survey.runner import KernelSession
+
+
+@pytest.fixture(scope="session")
+def kernel_session():
+    """A build directory and a kernel that the notebooks run by this test process (each
+    pytest-xdist worker is one) take in turn: a notebook that follows one that passed reuses
+    the kernel after evcxr's `:clear` (see survey.runner.KernelSession)."""
+    with KernelSession() as session:
+        yield session
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -3,7 +3,6 @@
 import pytest
 
 from survey import REPO
-from survey.runner import run_notebook
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -17,7 +16,7 @@ def test_parts_are_found_and_numbered_once_each():
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_notebook_runs_clean(notebook, record_property):
-    report = run_notebook(notebook)
+def test_notebook_runs_clean(notebook, kernel_session, record_property):
+    report = kernel_session.run(notebook)
     record_property("notebook_timing", report.timing())
     assert report.ok, "\n".join([report.timing(), *report.failures])

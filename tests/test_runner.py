@@ -23,6 +23,7 @@ from survey.runner import (
     PASS_MARKER,
     SOLUTION_TAG,
     STARTER_TAG,
+    KernelSession,
     NotebookReport,
     StrayOutputClient,
     cell_failures,
@@ -53,16 +54,19 @@ REJECTED = {
 
 
 @pytest.mark.parametrize("name", sorted(REJECTED))
-def test_runner_rejects(name, record_property):
+def test_runner_rejects(name, kernel_session, record_property):
     timeout = HANG_TIMEOUT if name == "bad_hang" else CELL_TIMEOUT
-    report = run_notebook(FIXTURES / f"{name}.ipynb", cell_timeout=timeout)
+    report = kernel_session.run(FIXTURES / f"{name}.ipynb", cell_timeout=timeout, fresh=True)
     record_property("notebook_timing", report.timing())
     assert not report.ok, f"{name} was accepted"
     assert REJECTED[name] in "\n".join(report.failures), report.failures
+    if name == "bad_panic":
+        # The run stops at the first failing cell: the cell after it never runs.
+        assert [cell.index for cell in report.cells] == [0]
 
 
-def test_runner_accepts_deliberate_panics_through_support(record_property):
-    report = run_notebook(FIXTURES / "good.ipynb", cell_timeout=CELL_TIMEOUT)
+def test_runner_accepts_deliberate_panics_through_support(kernel_session, record_property):
+    report = kernel_session.run(FIXTURES / "good.ipynb", cell_timeout=CELL_TIMEOUT, fresh=True)
     record_property("notebook_timing", report.timing())
     assert report.ok, "\n".join(report.failures)
     printed = "".join(
@@ -74,15 +78,10 @@ def test_runner_accepts_deliberate_panics_through_support(record_property):
     assert "caught: shown on purpose" in printed
 
 
-def test_runner_stops_at_the_first_failing_cell():
-    report = run_notebook(FIXTURES / "bad_panic.ipynb", cell_timeout=CELL_TIMEOUT)
-    assert [cell.index for cell in report.cells] == [0]
-
-
-def test_runner_judges_each_exercise_cell(record_property):
+def test_runner_judges_each_exercise_cell(kernel_session, record_property):
     # One kernel for every exercise case: a wrong verdict does not stop the run, so each cell
     # of tests/fixtures/exercises.ipynb is judged on its own, up to the untagged todo!().
-    report = run_notebook(FIXTURES / "exercises.ipynb", cell_timeout=CELL_TIMEOUT)
+    report = kernel_session.run(FIXTURES / "exercises.ipynb", cell_timeout=CELL_TIMEOUT, fresh=True)
     record_property("notebook_timing", report.timing())
     by_cell = {}
     for failure in report.failures:
@@ -208,6 +207,43 @@ def test_a_mis_tagged_exercise_fails_before_a_kernel_starts(tmp_path):
     report = run_notebook(path)
     assert not report.ok and report.cells == [], "no cell may run"
     assert "with no exercise-solution" in report.failures[0]
+
+
+def code_notebook(path: Path, *sources: str) -> Path:
+    """Writes a notebook of code cells (no dependencies: they compile in a second) to ``path``."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    notebook.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": DISPLAY_NAME}
+    nbformat.write(notebook, path)
+    return path
+
+
+def printed(report: NotebookReport) -> str:
+    """Everything a notebook's cells showed as text."""
+    return "".join(
+        output.get("text", "") + output.get("data", {}).get("text/plain", "")
+        for cell in report.notebook.cells
+        for output in cell.get("outputs", [])
+    )
+
+
+def test_a_session_reuses_its_kernel_and_each_notebook_starts_clean(tmp_path):
+    pid = 'println!("cells run in process {}", std::process::id());'
+    first = code_notebook(tmp_path / "first.ipynb", pid, "let left_by_first: u32 = 1;", ":vars")
+    second = code_notebook(tmp_path / "second.ipynb", pid, ":vars")
+    third = code_notebook(tmp_path / "third.ipynb", 'panic!("boom");')
+    with KernelSession(build_dir=tmp_path / "slot") as session:
+        before = session.run(first, cell_timeout=CELL_TIMEOUT)
+        kernel = session.km
+        after = session.run(second, cell_timeout=CELL_TIMEOUT)
+        assert before.ok and after.ok, before.failures + after.failures
+        assert session.km is kernel, "a notebook that passed leaves its kernel to the next"
+        assert not session.run(third, cell_timeout=CELL_TIMEOUT).ok
+        assert session.km is None, "a notebook that failed takes its kernel with it"
+    assert "left_by_first" in printed(before)
+    assert "left_by_first" not in printed(after), "the next notebook starts without it"
+    [first_pid] = re.findall(r"process (\d+)", printed(before))
+    [second_pid] = re.findall(r"process (\d+)", printed(after))
+    assert first_pid != second_pid, "the next notebook's cells run in a new process"
 
 
 class ScriptedClient:
