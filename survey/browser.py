@@ -53,6 +53,20 @@ LAB_SETTINGS = {
 }
 
 
+# The notebooks the browser test runs through JupyterLab's "Run All": the start page and two
+# fast lessons with figures. Where that test can run (Chromium is installed), it judges them
+# as the headless runner would, and tests/test_notebooks.py does not run them a second time.
+BROWSER_NOTEBOOKS = [
+    path
+    for path in (
+        REPO / "notebooks" / "00_start_here.ipynb",
+        *sorted((REPO / "notebooks").glob("02_*.ipynb"))[:1],
+        *sorted((REPO / "notebooks").glob("11_*.ipynb"))[:1],
+    )
+    if path.is_file()
+]
+
+
 def chromium() -> str | None:
     """The path of the system's Chromium, or None."""
     for name in CHROMIUM_NAMES:
@@ -230,6 +244,7 @@ JS_OUTPUTS = """() => {
                            .map(o => `${o.ename}: ${o.evalue}`),
             stderr: outputs.filter(o => o.output_type === 'stream' && o.name === 'stderr')
                            .map(o => Array.isArray(o.text) ? o.text.join('') : o.text).join(''),
+            outputs,
         });
     });
     const drawnStderr = w.node.querySelectorAll(
