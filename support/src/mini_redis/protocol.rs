@@ -1,12 +1,14 @@
-//! The mini Redis's two wire protocols: turning bytes into [`Command`]s and [`Reply`]s into
-//! bytes.
+//! The mini Redis's two wire protocols: turning bytes into [`Command`]s (with `command.rs`)
+//! and [`Reply`]s into bytes.
 //!
 //! * The **line protocol** of the Python original: one request per line (`GET key`,
 //!   `PUT key value`, `DEL key`, `QUIT`; command names are case-insensitive, as there), one
 //!   reply per line (`OK value`, `NONE`, `OK`, `ERROR`, which here carries a reason). Easy to
 //!   type into `nc`.
-//! * **RESP2**, what `redis-cli` and `redis-benchmark` speak: a request is an array of bulk
-//!   strings, `*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n`.
+//! * **RESP**, what `redis-cli`, `redis-benchmark` and redis-py speak: a request is an array
+//!   of bulk strings, `*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n`. Replies are RESP2 until the
+//!   client sends `HELLO 3`; RESP3 then adds a null of its own (`_`), maps (`%`) and pushes
+//!   (`>`, for pub/sub messages). Requests are the same in both.
 //!
 //! Both share one port. A RESP request always starts with `*` and no line-protocol command
 //! does, so the first byte a client sends tells which protocol it speaks (see

@@ -55,13 +55,11 @@ impl Session {
         if let Some(refusal) = self.refusal_in_subscribed_mode(&command) {
             return self.encode(&refusal, out);
         }
+        let ends_transaction = matches!(command, Command::Exec | Command::Discard);
         let reply = match &mut self.transaction {
             Some(transaction) => match command {
-                Command::Exec => self.take_transaction().exec(db),
-                Command::Discard => {
-                    self.transaction = None;
-                    Reply::Ok
-                }
+                Command::Exec => std::mem::take(transaction).exec(db),
+                Command::Discard => Reply::Ok,
                 // Refused, but the open transaction stays open, as in Redis.
                 Command::Multi => Reply::Error("MULTI calls can not be nested".into()),
                 command => transaction.queue(command),
@@ -76,6 +74,9 @@ impl Session {
                 command => self.run(command, db),
             },
         };
+        if ends_transaction {
+            self.transaction = None;
+        }
         self.encode(&reply, out);
     }
 
@@ -194,10 +195,6 @@ impl Session {
             Command::Discard => Reply::Error("DISCARD without MULTI".into()),
             command => db.apply(command),
         }
-    }
-
-    fn take_transaction(&mut self) -> Transaction {
-        self.transaction.take().unwrap_or_default()
     }
 
     /// `HELLO`: switch protocols if asked, then describe the server, in the new protocol.
