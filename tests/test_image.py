@@ -9,11 +9,11 @@ three ways:
 * repo2docker itself (pinned in tests/image/) reads the configuration with ``--no-build`` and
   prints the Dockerfile it would build; the steps in it must be the intended ones, in order;
 * shellcheck passes on postBuild and start;
-* a simulated image build: postBuild runs as an unprivileged user whose HOME is the repository
-  copy, as repo2docker runs it (HOME = REPO_DIR), with a Python environment made from
-  environment.yml's pip section. Then a notebook runs the way JupyterLab starts one (kernel
-  spec, no build directory chosen, through `start`) and its setup cell must find the build
-  directory postBuild warmed.
+* a simulated image build: postBuild runs as an unprivileged user whose HOME is a copy of the
+  committed repository, as repo2docker runs it (HOME = REPO_DIR), with a Python environment
+  made from environment.yml's pip section. Then a notebook runs the way JupyterLab starts one
+  (kernel spec, no build directory chosen, through `start`) and its setup cell must find the
+  build directory postBuild warmed.
 
 Rust cannot be downloaded here (static.rust-lang.org is out of reach), so the simulation stages
 what rustup would have installed: this machine's toolchain of the pinned version is copied
@@ -23,8 +23,9 @@ user's toolchain usually sits in a home directory other users cannot enter (/roo
 
 The simulated image (its HOME, with evcxr_jupyter's cargo install, and its Python environment)
 is cached outside the clone, keyed by the evcxr and Rust versions, so that only the first run
-compiles evcxr_jupyter (7 to 10 minutes on two cores); later runs sync the repository's files
-into it, re-run postBuild (a no-op when everything is in place) and re-check. The cache is
+compiles evcxr_jupyter (7 to 10 minutes on idle two cores); later runs sync the committed
+files into it, re-run postBuild (a no-op when everything is in place) and re-check, the
+notebook only when what the kernel is made of changed (IMAGE_INPUTS). The cache is
 SURVEY_IMAGE_SIM_DIR if set, else /var/cache/rust-async-survey/image-sim when run as root (the
 unprivileged user must reach it) and ~/.cache/rust-async-survey/image-sim otherwise. As root,
 the build runs as the system user ``survey-image`` (created when missing); otherwise as the

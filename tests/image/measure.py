@@ -11,9 +11,11 @@ and after its last cell reports:
 * the wall time of the setup cell and of the whole notebook.
 
 Then the disk of the build directory and of evcxr's compilation cache (du). Meant to run as
-the image's user inside the simulated image of tests/test_image.py, through its `start`:
+the image's user inside the simulated image of tests/test_image.py, through its `start`,
+with the environment SimulatedImage.run gives (HOME, PATH with the image's Python first,
+NB_PYTHON_PREFIX, and LD_LIBRARY_PATH when its Python is a copy):
 
-    cd $SIM/home && ./start ../env/bin/python tests/image/measure.py notebooks/0*.ipynb
+    cd $SIM/home && ./start python tests/image/measure.py notebooks/0*.ipynb
 
 It changes nothing in the notebooks. Not part of `make check` (it takes minutes).
 """
