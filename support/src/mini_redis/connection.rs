@@ -211,6 +211,7 @@ impl Connection {
 impl Connection {
     /// Queues a subscriber's message for the client, with any others already waiting (up to
     /// a write's worth), so a busy channel costs one write per batch, not one per message.
+    /// Each message's bytes were encoded once for all its subscribers; here they are copied.
     ///
     /// Returns `false` if the subscriber fell so far behind that messages it never read were
     /// overwritten (`Delivery::Lagged`): the caller then writes what is queued and closes
@@ -224,7 +225,10 @@ impl Connection {
         let mut delivery = first;
         loop {
             match delivery {
-                Delivery::Message(push) => session.encode(&push, &mut self.output),
+                Delivery::Message(message) => {
+                    let push = message.encoded(session.protocol());
+                    self.output.extend_from_slice(push);
+                }
                 Delivery::Lagged { .. } => return false,
             }
             if self.output.len() >= WRITE_AT {
