@@ -290,15 +290,23 @@ impl fmt::Display for Command {
 /// The number of arguments is checked first, for every command, so that a wrong count gets
 /// Redis's `wrong number of arguments` error whatever else is wrong.
 pub fn resp_command(args: &[&[u8]]) -> Command {
-    let name = args[0].to_ascii_lowercase();
-    let Some(arity) = arity(&name) else {
+    // Lowercased on the stack, not with `to_ascii_lowercase` (a `Vec` per request): every
+    // request has a name, and no name we know is longer than this buffer.
+    let mut lowered = [0u8; 16];
+    let Some(name) = lowered.get_mut(..args[0].len()) else {
+        return unknown_command(args);
+    };
+    name.copy_from_slice(args[0]);
+    name.make_ascii_lowercase();
+    let name = &*name;
+    let Some(arity) = arity(name) else {
         return unknown_command(args);
     };
     if !arity.allows(args.len()) {
-        return wrong_arity(&String::from_utf8_lossy(&name));
+        return wrong_arity(&String::from_utf8_lossy(name));
     }
     let owned = |arg: &[u8]| arg.to_vec();
-    match name.as_slice() {
+    match name {
         b"get" => Command::Get {
             key: owned(args[1]),
         },

@@ -22,6 +22,7 @@
 pub use super::command::Command;
 use super::command::{invalid, resp_command, shorten};
 use std::fmt;
+use std::io::Write;
 
 /// The longest line the line protocol accepts, newline included. A longer line gets an
 /// `ERROR` and the connection is closed: we cannot tell where the next request starts.
@@ -284,7 +285,7 @@ fn encode_resp_reply(reply: &Reply, resp3: bool, out: &mut Vec<u8>) {
         Reply::Value(None) if resp3 => out.extend_from_slice(b"_\r\n"),
         Reply::Value(None) => out.extend_from_slice(b"$-1\r\n"),
         Reply::Value(Some(value)) | Reply::Pong(Some(value)) => encode_bulk(value, out),
-        Reply::Integer(number) => out.extend_from_slice(format!(":{number}\r\n").as_bytes()),
+        Reply::Integer(number) => encode_header(b':', number, out),
         Reply::Pong(None) => out.extend_from_slice(b"+PONG\r\n"),
         Reply::Queued => out.extend_from_slice(b"+QUEUED\r\n"),
         Reply::Array(items) => encode_aggregate(b'*', items, resp3, out),
@@ -295,7 +296,7 @@ fn encode_resp_reply(reply: &Reply, resp3: bool, out: &mut Vec<u8>) {
             } else {
                 (b'*', pairs.len() * 2)
             };
-            out.extend_from_slice(format!("{}{count}\r\n", kind as char).as_bytes());
+            encode_header(kind, count, out);
             for (name, value) in pairs {
                 encode_bulk(name, out);
                 encode_resp_reply(value, resp3, out);
@@ -313,18 +314,42 @@ fn encode_resp_reply(reply: &Reply, resp3: bool, out: &mut Vec<u8>) {
 }
 
 fn encode_aggregate(kind: u8, items: &[Reply], resp3: bool, out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("{}{}\r\n", kind as char, items.len()).as_bytes());
+    encode_header(kind, items.len(), out);
     for item in items {
         encode_resp_reply(item, resp3, out);
     }
 }
 
 fn encode_bulk(value: &[u8], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("${}\r\n", value.len()).as_bytes());
+    encode_header(b'$', value.len(), out);
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
 }
 // ANCHOR_END: encode
+
+/// Appends a push whose items are all bulk strings (a pub/sub message), encoded for
+/// `protocol`: the bytes [`encode_reply`] gives a [`Reply::Push`] of them, without building
+/// that `Reply` first (a `Vec` and a copy of every item, thrown away once encoded).
+pub fn encode_push(protocol: Protocol, items: &[&[u8]], out: &mut Vec<u8>) {
+    let kind = if protocol == Protocol::Resp3 {
+        b'>'
+    } else {
+        b'*'
+    };
+    encode_header(kind, items.len(), out);
+    for item in items {
+        encode_bulk(item, out);
+    }
+}
+
+/// Appends a header line: a type byte, a number, `\r\n` (`$5\r\n`, `*3\r\n`, `:42\r\n`).
+/// Every reply has one or more. Through `format!`, each was a `String` allocated and freed
+/// again; `io::Write` for `Vec<u8>` formats straight into the output instead.
+fn encode_header(kind: u8, number: impl fmt::Display, out: &mut Vec<u8>) {
+    out.push(kind);
+    // Writing to a `Vec` cannot fail (it grows, or the process aborts on out of memory).
+    let _ = write!(out, "{number}\r\n");
+}
 
 /// Appends the reply to a framing error: the last thing the client hears before the close.
 pub fn encode_frame_error(protocol: Protocol, error: &FrameError, out: &mut Vec<u8>) {
@@ -361,6 +386,17 @@ mod tests {
         let mut out = Vec::new();
         encode_reply(protocol, &reply, &mut out);
         String::from_utf8(out).expect("replies here are text")
+    }
+
+    #[test]
+    fn a_push_of_bulks_is_encoded_as_its_reply() {
+        for protocol in [Protocol::Resp, Protocol::Resp3] {
+            let items: [&[u8]; 3] = [b"message", b"news", b"hi\r\nthere"];
+            let mut direct = Vec::new();
+            encode_push(protocol, &items, &mut direct);
+            let reply = Reply::Push(items.iter().map(|item| Reply::bulk(*item)).collect());
+            assert_eq!(direct, encoded(protocol, reply).into_bytes());
+        }
     }
 
     #[test]

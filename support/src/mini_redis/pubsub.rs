@@ -26,7 +26,7 @@
 //! memory a slow subscriber can pin is bounded: the channel's buffer, the connection's
 //! pending replies, and the socket's buffers.
 
-use super::protocol::{encode_reply, Protocol, Reply};
+use super::protocol::{encode_push, Protocol};
 use futures::stream::{self, BoxStream, StreamExt};
 use std::collections::HashMap;
 use std::fmt;
@@ -68,24 +68,17 @@ impl Message {
     pub fn encoded(&self, protocol: Protocol) -> &[u8] {
         let slot = &self.encoded[usize::from(protocol == Protocol::Resp3)];
         slot.get_or_init(|| {
-            let mut out = Vec::new();
-            encode_reply(protocol, &self.push(), &mut out);
+            // `message`, or `pmessage` (with the pattern) for a pattern's subscribers.
+            let (channel, payload) = (&self.channel[..], &self.payload[..]);
+            let mut out = Vec::with_capacity(channel.len() + payload.len() + 64);
+            match &self.pattern {
+                None => encode_push(protocol, &[b"message", channel, payload], &mut out),
+                Some(pattern) => {
+                    let items = [b"pmessage", &pattern[..], channel, payload];
+                    encode_push(protocol, &items, &mut out);
+                }
+            }
             out
-        })
-    }
-
-    /// The push a subscriber gets: `message`, or `pmessage` (with the pattern) for a
-    /// pattern subscription.
-    fn push(&self) -> Reply {
-        let bulk = |bytes: &[u8]| Reply::bulk(bytes);
-        Reply::Push(match &self.pattern {
-            None => vec![bulk(b"message"), bulk(&self.channel), bulk(&self.payload)],
-            Some(pattern) => vec![
-                bulk(b"pmessage"),
-                bulk(pattern),
-                bulk(&self.channel),
-                bulk(&self.payload),
-            ],
         })
     }
 }
