@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import itertools
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,8 +44,31 @@ CACHE_HOME = BUILD_ROOT / "cache"
 
 
 def kernel_env(slot: Path) -> dict[str, str]:
-    """The environment variables that put a kernel in ``slot`` with the pool's cache."""
-    return {"EVCXR_TMPDIR": str(slot), "XDG_CACHE_HOME": str(CACHE_HOME)}
+    """The environment variables that put a kernel in ``slot`` with the pool's cache, and
+    let it load its cells (see ``rust_library_path``)."""
+    return {
+        "EVCXR_TMPDIR": str(slot),
+        "XDG_CACHE_HOME": str(CACHE_HOME),
+        "LD_LIBRARY_PATH": rust_library_path(),
+    }
+
+
+@functools.cache
+def rust_library_path() -> str:
+    """LD_LIBRARY_PATH with the toolchain's library folder (where libstd-*.so is) first.
+
+    evcxr loads each cell as a shared library that needs Rust's libstd. The library's RUNPATH
+    is a path relative to the folder cargo built it in (`$ORIGIN/../..` up to the common
+    parent of the build directory and the toolchain, then down), but evcxr loads it from the
+    folder above, one level off. The path still works when that common parent is `/`, since
+    `..` stops there (a clone under /work, a toolchain under /root), and fails when it is not
+    (a clone and ~/.rustup both under the home folder): the kernel dies at its first cell with
+    "dlopen failed". Naming the folder here works wherever the two live."""
+    libdir = subprocess.run(
+        ["rustc", "--print", "target-libdir"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    inherited = os.environ.get("LD_LIBRARY_PATH")
+    return f"{libdir}:{inherited}" if inherited else libdir
 
 
 def is_cold(slot: Path) -> bool:

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -244,6 +245,23 @@ def test_a_session_reuses_its_kernel_and_each_notebook_starts_clean(tmp_path):
     [first_pid] = re.findall(r"process (\d+)", printed(before))
     [second_pid] = re.findall(r"process (\d+)", printed(after))
     assert first_pid != second_pid, "the next notebook's cells run in a new process"
+
+
+def test_a_kernel_runs_cells_when_its_build_dir_shares_a_folder_with_the_toolchain(tmp_path):
+    # A clone and ~/.rustup under one home folder: the cells' libstd must still be found
+    # (slots.rust_library_path says why it would not be).
+    sysroot = subprocess.run(
+        ["rustc", "--print", "sysroot"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    beside_the_toolchain = Path(sysroot).parents[2]  # ~/.rustup/toolchains/NAME -> ~
+    notebook = code_notebook(tmp_path / "hello.ipynb", 'println!("hello");')
+    with (
+        tempfile.TemporaryDirectory(dir=beside_the_toolchain) as build_root,
+        KernelSession(build_dir=Path(build_root) / "slot") as session,
+    ):
+        report = session.run(notebook, cell_timeout=CELL_TIMEOUT)
+    assert report.ok, report.failures
+    assert "hello" in printed(report)
 
 
 class ScriptedClient:
