@@ -22,7 +22,6 @@
 pub use super::command::Command;
 use super::command::{invalid, resp_command, shorten};
 use std::fmt;
-use std::io::Write;
 
 /// The longest line the line protocol accepts, newline included. A longer line gets an
 /// `ERROR` and the connection is closed: we cannot tell where the next request starts.
@@ -285,7 +284,7 @@ fn encode_resp_reply(reply: &Reply, resp3: bool, out: &mut Vec<u8>) {
         Reply::Value(None) if resp3 => out.extend_from_slice(b"_\r\n"),
         Reply::Value(None) => out.extend_from_slice(b"$-1\r\n"),
         Reply::Value(Some(value)) | Reply::Pong(Some(value)) => encode_bulk(value, out),
-        Reply::Integer(number) => encode_header(b':', number, out),
+        Reply::Integer(number) => encode_header(b':', *number, out),
         Reply::Pong(None) => out.extend_from_slice(b"+PONG\r\n"),
         Reply::Queued => out.extend_from_slice(b"+QUEUED\r\n"),
         Reply::Array(items) => encode_aggregate(b'*', items, resp3, out),
@@ -296,7 +295,7 @@ fn encode_resp_reply(reply: &Reply, resp3: bool, out: &mut Vec<u8>) {
             } else {
                 (b'*', pairs.len() * 2)
             };
-            encode_header(kind, count, out);
+            encode_header(kind, count as i64, out);
             for (name, value) in pairs {
                 encode_bulk(name, out);
                 encode_resp_reply(value, resp3, out);
@@ -314,14 +313,14 @@ fn encode_resp_reply(reply: &Reply, resp3: bool, out: &mut Vec<u8>) {
 }
 
 fn encode_aggregate(kind: u8, items: &[Reply], resp3: bool, out: &mut Vec<u8>) {
-    encode_header(kind, items.len(), out);
+    encode_header(kind, items.len() as i64, out);
     for item in items {
         encode_resp_reply(item, resp3, out);
     }
 }
 
 fn encode_bulk(value: &[u8], out: &mut Vec<u8>) {
-    encode_header(b'$', value.len(), out);
+    encode_header(b'$', value.len() as i64, out);
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
 }
@@ -336,19 +335,35 @@ pub fn encode_push(protocol: Protocol, items: &[&[u8]], out: &mut Vec<u8>) {
     } else {
         b'*'
     };
-    encode_header(kind, items.len(), out);
+    encode_header(kind, items.len() as i64, out);
     for item in items {
         encode_bulk(item, out);
     }
 }
 
 /// Appends a header line: a type byte, a number, `\r\n` (`$5\r\n`, `*3\r\n`, `:42\r\n`).
-/// Every reply has one or more. Through `format!`, each was a `String` allocated and freed
-/// again; `io::Write` for `Vec<u8>` formats straight into the output instead.
-fn encode_header(kind: u8, number: impl fmt::Display, out: &mut Vec<u8>) {
+/// (Lengths and counts fit an `i64` with room to spare: a request is at most [`MAX_FRAME`].)
+///
+/// Every reply has one or more, so this is the encoder's hot spot. `format!` allocated a
+/// `String` per header; `write!` into the `Vec` would not, but still goes through `fmt`'s
+/// machinery (padding, width, `Formatter`), which profiles showed costing more than the
+/// digits themselves. A header's number is plain decimal, so it is written by hand.
+fn encode_header(kind: u8, number: i64, out: &mut Vec<u8>) {
     out.push(kind);
-    // Writing to a `Vec` cannot fail (it grows, or the process aborts on out of memory).
-    let _ = write!(out, "{number}\r\n");
+    if number < 0 {
+        out.push(b'-');
+    }
+    let (mut rest, mut digits, mut start) = (number.unsigned_abs(), [0u8; 20], 20);
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Appends the reply to a framing error: the last thing the client hears before the close.
@@ -386,6 +401,15 @@ mod tests {
         let mut out = Vec::new();
         encode_reply(protocol, &reply, &mut out);
         String::from_utf8(out).expect("replies here are text")
+    }
+
+    #[test]
+    fn header_numbers_are_decimal_with_their_sign() {
+        for number in [0, 7, 10, 42, 1_000_000, -1, -2, i64::MAX, i64::MIN] {
+            let mut out = Vec::new();
+            encode_header(b':', number, &mut out);
+            assert_eq!(out, format!(":{number}\r\n").into_bytes());
+        }
     }
 
     #[test]
