@@ -12,7 +12,7 @@
 //! [`Message`] keeps them: the first subscriber to need them encodes them, the others copy
 //! them. Encoding per subscriber built the same bytes a hundred times for a hundred
 //! subscribers; in a profile of the server delivering to 100 subscribers, formatting and
-//! allocating those copies took about 40% of its time.
+//! allocating those copies took more than a third of its time.
 //!
 //! **A subscriber that stops reading.** The alternative to a bounded buffer is a publisher
 //! that waits for its slowest subscriber, or memory that grows without end. A `broadcast`
