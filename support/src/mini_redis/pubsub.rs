@@ -64,6 +64,12 @@ impl Message {
         }
     }
 
+    /// The same message, for the subscribers of `pattern`, which it matched.
+    fn for_pattern(&self, pattern: &[u8]) -> Message {
+        let (channel, payload) = (self.channel.clone(), self.payload.clone());
+        Message::new(Some(pattern.to_vec()), channel, payload)
+    }
+
     /// The bytes of this message's push for a subscriber speaking `protocol`.
     pub fn encoded(&self, protocol: Protocol) -> &[u8] {
         let slot = &self.encoded[usize::from(protocol == Protocol::Resp3)];
@@ -149,12 +155,7 @@ impl Registry {
                 return true;
             }
             // A `pmessage` names its pattern: each matching pattern sends a message of its own.
-            let (channel, payload) = (message.channel.clone(), message.payload.clone());
-            let sent = sender.send(Arc::new(Message::new(
-                Some(pattern.clone()),
-                channel,
-                payload,
-            )));
+            let sent = sender.send(Arc::new(message.for_pattern(pattern)));
             reached += sent.as_ref().map_or(0, |receivers| *receivers);
             sent.is_ok() // no receiver left: forget the pattern
         });
