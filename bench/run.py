@@ -17,8 +17,9 @@ through the `listening on HOST:PORT` line it prints first (survey/servers.py):
 
 It then checks the goals and exits 1 if one is missed:
 - the mini Redis: at least 10x the Python version's throughput at 50 connections (with
-  pipelining), at least half of redis-server's under redis-benchmark at 50 connections, and
-  at least half of redis-server's pub/sub deliveries at every subscriber count;
+  pipelining), at least redis-server's SET and GET rate under redis-benchmark at 50
+  connections, with and without pipelining, and at least half of redis-server's pub/sub
+  deliveries at every subscriber count;
 - the mock HTTP server: at least 5x aiohttp's throughput, and a p99 latency under 1 ms.
 
 Usage: .venv/bin/python bench/run.py   (after `cargo build --release`, and with bench/
@@ -70,7 +71,13 @@ PUBSUB_DELIVERIES = 1_000_000
 # A one-thread load generator busier than this share of a core may be what limits a run.
 CLIENT_BOUND = 0.8
 TARGET_VS_PYTHON = 10.0
-TARGET_VS_REDIS = 0.5
+# SET and GET at 50 connections: at least redis-server's rate. Without pipelining both servers
+# make one recvfrom and one sendto per request and spend the same CPU on it (measured with
+# strace and perf: 11.3 and 11.9 us), so a single run there swings by about a third either way
+# with the machine's other load: re-run before reading a miss as a regression.
+TARGET_VS_REDIS = 1.0
+# Pub/sub deliveries: at least half of redis-server's.
+TARGET_PUBSUB_VS_REDIS = 0.5
 TARGET_VS_AIOHTTP = 5.0
 TARGET_HTTP_P99_MS = 1.0
 
@@ -221,9 +228,12 @@ def run_pubsub_bench(address: str, subscribers: int, batch: int) -> list[Sample]
 
 
 def parse_wrk_latency(text: str) -> float:
-    """A wrk latency ("812.00us", "1.20ms", "2.00s") in milliseconds."""
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    """A wrk latency ("812.00us", "1.20ms", "2.00s", "1.05m") in milliseconds."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if found is None:
+        raise ValueError(f"wrk printed a latency this script does not read: {text!r}")
+    value, unit = found.groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}[unit]
 
 
 MR_BENCH = Load("mr-bench", "line", GRID, run_mr_bench)
@@ -390,7 +400,7 @@ def check_pubsub(pubsub: list[Row], missed: list[str]) -> None:
         )
         who = f"{subscribers} subscriber{'' if subscribers == 1 else 's'}"
         text = f"pub/sub, {who}: {ratio:.2f}x redis-server's deliveries"
-        verdict(text, f"{TARGET_VS_REDIS}x", ratio >= TARGET_VS_REDIS, missed)
+        verdict(text, f"{TARGET_PUBSUB_VS_REDIS}x", ratio >= TARGET_PUBSUB_VS_REDIS, missed)
     # The client runs on one thread: near a whole core, it, not the server, would set the pace.
     busiest = max(row.client_cpu for row in pubsub)
     pace = "the servers set the pace" if busiest < CLIENT_BOUND else "it may be the bottleneck"
