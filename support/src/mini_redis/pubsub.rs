@@ -20,9 +20,11 @@
 //! receiver falls further behind, its oldest messages are overwritten and its next `recv`
 //! says how many it missed (`RecvError::Lagged`). What then? The server could skip the missed
 //! messages and go on, but the client would never know that it has a gap. So the mini Redis
-//! does what Redis does with a subscriber over its output buffer limit: it **disconnects**
-//! it, after writing what it still had. The client sees the connection close, knows it may
-//! have missed messages, and can resubscribe. Publishers are never slowed down, and the
+//! **disconnects** it, as Redis disconnects a subscriber over its output buffer limit. Two
+//! differences: Redis counts that limit in bytes (`client-output-buffer-limit pubsub`, 32 MB
+//! by default) and drops the client at once with its unsent output, while the mini Redis
+//! counts messages and first writes what it still holds. The client sees the connection
+//! close, knows it may have missed messages, and can resubscribe. Publishers are never slowed down, and the
 //! memory a slow subscriber can pin is bounded: the channel's buffer, the connection's
 //! pending replies, and the socket's buffers.
 
