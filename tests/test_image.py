@@ -469,17 +469,12 @@ def test_postbuild_leaves_the_first_build_directory_warm(image):
     assert (slot / ".warmed-by-postBuild").is_file(), "the start-here notebook passed there"
 
 
-def test_start_puts_cargo_on_path_and_libstd_on_the_loaders_path(image):
-    script = 'command -v cargo evcxr_jupyter; echo "${LD_LIBRARY_PATH%%:*}"'
-    found = image.run([image.home / "start", "bash", "-c", script])
+def test_start_puts_cargo_on_path(image):
+    found = image.run([image.home / "start", "bash", "-c", "command -v cargo evcxr_jupyter"])
     assert found.returncode == 0, found.stderr
-    cargo, evcxr, libdir = found.stdout.split()
-    assert [cargo, evcxr] == [
+    assert found.stdout.split() == [
         str(image.home / ".cargo" / "bin" / name) for name in ("cargo", "evcxr_jupyter")
     ]
-    # The toolchain's libstd, which every cell's library links to (see postBuild).
-    assert libdir.startswith(str(image.home / ".rustup" / "toolchains")), libdir
-    assert list(Path(libdir).glob("libstd-*.so")), libdir
 
 
 def probe_notebook(setup_source: str) -> nbformat.NotebookNode:
