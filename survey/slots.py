@@ -72,8 +72,13 @@ def rust_library_path() -> str:
 
 
 def is_cold(slot: Path) -> bool:
-    """Whether nothing has been built in ``slot`` yet."""
-    return not (slot / "target").exists()
+    """Whether the survey's dependency set has not been built in ``slot`` yet.
+
+    The test is the `support` library itself, not just a `target/` folder: a kernel that only
+    ran cells without dependencies (the runner's own fixtures) leaves a `target/` behind, and
+    a slot that looked warm because of it would build the whole set without taking the
+    runner's setup lock, at the same time as another cold build (see runner.SETUP_LOCK)."""
+    return not any(slot.glob("target/*/debug/deps/libsupport-*.rlib"))
 
 
 def take_free_slot(root: Path = BUILD_ROOT) -> tuple[Path, int]:

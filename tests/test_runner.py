@@ -361,6 +361,14 @@ def test_kernels_running_at_once_get_separate_build_dirs_and_reuse_them(tmp_path
     assert sorted(path.name for path in tmp_path.iterdir()) == ["slot-0", "slot-1"]
 
 
+def test_a_slot_is_warm_only_once_the_dependency_set_is_built_there(tmp_path):
+    deps = tmp_path / "target" / "x86_64-unknown-linux-gnu" / "debug" / "deps"
+    deps.mkdir(parents=True)
+    assert slots.is_cold(tmp_path), "cells without dependencies leave target/ behind"
+    (deps / "libsupport-0123456789abcdef.rlib").touch()
+    assert not slots.is_cold(tmp_path)
+
+
 def test_the_launcher_holds_its_slot_for_the_kernels_life(tmp_path):
     # A stand-in for evcxr_jupyter: reports the build directory it was given, then waits.
     kernel = tmp_path / "fake_kernel.sh"
