@@ -139,7 +139,11 @@ class StrayOutputClient(NotebookClient):
     evcxr tags each line of output with the latest execute request. A line written just after
     a cell finished (stderr is not flushed before the reply) or by a background thread between
     cells is tagged with a cell nbclient no longer listens to, and nbclient drops it. This
-    client collects such lines in ``stray`` as (cell index, stream name, text).
+    client collects such lines in ``stray`` as (cell index, stream name, text), and appends
+    the ones whose cell it knows to that cell's outputs, where JupyterLab shows them too (it
+    files output by its parent request, not by arrival). On a loaded machine even a cell's
+    first ``println!`` can arrive after the cell's reply: evcxr relays the child's stdout from
+    a thread of its own.
 
     It does so by overriding a PRIVATE nbclient method, ``_async_poll_output_msg`` (as of
     nbclient 0.11.0): the override is nbclient's own loop plus the ``elif`` branch. nbclient
@@ -169,7 +173,18 @@ class StrayOutputClient(NotebookClient):
                     return
             elif msg["msg_type"] == "stream":
                 origin = self.cell_of_message.get(parent, -1)
-                self.stray.append((origin, msg["content"]["name"], msg["content"]["text"]))
+                name, text = msg["content"]["name"], msg["content"]["text"]
+                self.stray.append((origin, name, text))
+                if 0 <= origin < len(self.nb.cells):
+                    append_stream(self.nb.cells[origin].outputs, name, text)
+
+
+def append_stream(outputs: list, name: str, text: str) -> None:
+    """Add ``text`` to a cell's ``name`` stream, as the kernel's own stream messages are."""
+    if outputs and outputs[-1].get("output_type") == "stream" and outputs[-1].name == name:
+        outputs[-1].text += text
+    else:
+        outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
 
 
 def cell_failures(where: str, outputs: list[dict]) -> list[str]:

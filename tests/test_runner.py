@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 from survey import DISPLAY_NAME, KERNEL_NAME, REPO, slots
@@ -425,3 +426,43 @@ def test_the_overridden_private_nbclient_method_still_has_its_signature():
     ours = inspect.signature(StrayOutputClient._async_poll_output_msg)
     theirs = inspect.signature(NotebookClient._async_poll_output_msg)
     assert list(ours.parameters) == list(theirs.parameters)
+
+
+class ScriptedIopub:
+    """Stands in for a kernel client's iopub channel: hands out the given messages in order."""
+
+    def __init__(self, *messages):
+        self.messages = list(messages)
+
+    async def get_msg(self, timeout=None):
+        return self.messages.pop(0)
+
+
+def iopub_message(parent: str, msg_type: str, content: dict) -> dict:
+    return {
+        "parent_header": {"msg_id": parent},
+        "msg_type": msg_type,
+        "content": content,
+        "header": {"msg_type": msg_type},
+        "metadata": {},
+    }
+
+
+def test_output_that_arrives_after_its_cell_finished_is_kept_in_that_cell():
+    # evcxr relays a cell's stdout from a thread of its own; on a loaded machine a line can
+    # reach iopub after the cell's reply, tagged with the finished cell's request.
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("first"), nbformat.v4.new_code_cell("second")]
+    )
+    client = StrayOutputClient(notebook, record_timing=False)
+    client.cell_of_message["first-request"] = 0
+    client.kc = type("Client", (), {})()
+    client.kc.iopub_channel = ScriptedIopub(
+        iopub_message("first-request", "stream", {"name": "stdout", "text": "late line\n"}),
+        iopub_message("second-request", "status", {"execution_state": "idle"}),
+    )
+    run_sync(client._async_poll_output_msg)("second-request", notebook.cells[1], 1)
+    assert notebook.cells[0].outputs == [
+        nbformat.v4.new_output("stream", name="stdout", text="late line\n")
+    ]
+    assert client.stray == [(0, "stdout", "late line\n")], "and it is still judged"
