@@ -118,6 +118,8 @@ class NotebookReport:
     notebook: nbformat.NotebookNode | None = None
     # Cells run a second time after a build hiccup (see TRANSIENT_BUILD_ERRORS).
     retried_cells: list[int] = field(default_factory=list)
+    # A cell that never answered: its kernel is still busy with it, and cannot be reused.
+    hung: bool = False
 
     @property
     def ok(self) -> bool:
@@ -248,16 +250,17 @@ class KernelSession:
     A new evcxr kernel spends about 10 s before its first lesson cell, most of it in evcxr's
     rust-analyzer, which loads the sources of the standard library when the kernel starts and
     again, with those of every dependency, when the setup cell's `:dep` changes the crate's
-    Cargo.toml. After a notebook that passed, the session sends the kernel evcxr's `:clear`:
-    it forgets every item and variable and restarts the process that runs the cells (their
-    threads, servers and statics go with it), and keeps what was loaded and built. The next
-    notebook's setup cell then finds the same Cargo.toml and starts as in a fresh kernel,
-    without those seconds.
+    Cargo.toml. After each notebook, the session sends the kernel evcxr's `:clear`: it
+    forgets every item and variable and restarts the process that runs the cells (their
+    threads, servers and statics go with it, a panicked thread's too), and keeps what was
+    loaded and built. The next notebook's setup cell then finds the same Cargo.toml and
+    starts as in a fresh kernel, without those seconds.
 
     A kernel is reused only for a notebook in the same folder (the kernel's working
-    directory, which the setup cell's `:dep` path is relative to); after a failure, a hang or
-    a dead kernel, the next notebook gets a fresh kernel in the same build directory, and
-    ``run(..., fresh=True)`` asks for one in any case (the runner's failure-mode fixtures).
+    directory, which the setup cell's `:dep` path is relative to). After a hang (the kernel
+    is still running the cell), a dead kernel, or a `:clear` that fails, the next notebook
+    gets a fresh kernel in the same build directory; ``run(..., fresh=True)`` asks for one in
+    any case.
     """
 
     def __init__(self, startup_timeout: float = 60, build_dir: Path | None = None):
@@ -310,14 +313,15 @@ class KernelSession:
                 with client.setup_kernel(**self._start_options()):
                     self.kc = client.kc
                     run_cells(client, notebook, report, (setup_timeout, cell_timeout), cold_build)
-                    if report.ok:
-                        clear_for_next(client, report)
+                    reusable = not report.hung and clear_for_next(client, report)
         except DeadKernelError as error:
             report.failures.append(f"the kernel died: {error}")
+            reusable = False
         except RuntimeError as error:
             # jupyter_client's way of saying the kernel did not start (evcxr exited at once).
             report.failures.append(f"the kernel did not start: {error}")
-        if not report.ok:
+            reusable = False
+        if not reusable:
             self.stop_kernel()
         report.seconds = time.monotonic() - started
         return report
@@ -372,11 +376,31 @@ class KernelSession:
             self.km = self.kc = self.folder = self.log = None
 
 
-def clear_for_next(client: StrayOutputClient, report: NotebookReport) -> None:
-    """Send evcxr's `:clear` after a notebook that passed (see KernelSession); a failure
-    here is the kernel's, and makes the session start a fresh one."""
-    outputs = run_extra_cell(client, CLEAR_SOURCE)
-    report.failures.extend(cell_failures("clearing the kernel for the next notebook", outputs))
+def clear_for_next(client: StrayOutputClient, report: NotebookReport) -> bool:
+    """Send evcxr's `:clear` after a notebook (see KernelSession); False if the kernel must
+    not run another notebook.
+
+    After a notebook that passed, anything the clear shows is the kernel's fault and fails
+    the run. After one that failed, the failed cell's last words (a panic's stderr, written
+    late) may arrive tagged with the clear, so only an error from the clear itself counts;
+    a pause and one more cell then take whatever the old process still had in its pipe, so
+    that it cannot land in the next notebook's first cell."""
+    passed = report.ok
+    try:
+        outputs = run_extra_cell(client, CLEAR_SOURCE)
+        if passed:
+            failures = cell_failures("clearing the kernel for the next notebook", outputs)
+            report.failures.extend(failures + stray_failures(client))
+            return report.ok
+        if any(output.get("output_type") == "error" for output in outputs):
+            return False
+        time.sleep(DRAIN_PAUSE_SECONDS)
+        run_extra_cell(client, DRAIN_SOURCE)
+        client.stray.clear()
+        return True
+    except CellTimeoutError:
+        report.failures.append("the kernel did not answer `:clear` (the next one starts fresh)")
+        return False
 
 
 def run_cells(client, notebook, report: NotebookReport, timeouts, cold_build: bool) -> None:
@@ -435,6 +459,7 @@ def run_cell(client: StrayOutputClient, cell, index: int, report: NotebookReport
         client.execute_cell(cell, index)
     except CellTimeoutError:
         report.failures.append(f"cell {index}: no result after {client.timeout} s (a hang?)")
+        report.hung = True
         return False
     finally:
         first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""

@@ -54,6 +54,8 @@ from survey import REPO
 # Where `make slides` writes the decks, index.html and the vendored packages.
 SLIDES_DIR = REPO / ".build" / "slides"
 VENDOR = "vendor"
+# Written by `make venv` after each install into the venv (nbconvert and its templates).
+VENV_STAMP = REPO / ".venv" / ".installed"
 # Records which pinned package (and which of its files) a vendor folder holds; a folder
 # without it, or with another, is reinstalled.
 STAMP = ".installed"
@@ -312,16 +314,28 @@ def build(notebooks: list[Path], out_dir: Path = SLIDES_DIR, index: bool = True)
         sys.exit(f"slides: {', '.join(missing)} missing in {vendor}: run `make slides`")
     notebooks = [Path(nb) for nb in notebooks]
     out_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(nbconvert_command(notebooks, out_dir), check=True)
-    decks = [out_dir / deck_name(nb) for nb in notebooks]
-    absent = [deck for deck in decks if not deck.is_file()]
+    stale = [nb for nb in notebooks if not is_up_to_date(out_dir / deck_name(nb), nb)]
+    if stale:
+        subprocess.run(nbconvert_command(stale, out_dir), check=True)
+    absent = [out_dir / deck_name(nb) for nb in stale if not (out_dir / deck_name(nb)).is_file()]
     if absent:
         sys.exit(f"slides: nbconvert did not write {', '.join(map(str, absent))}")
-    for deck in decks:
-        localise_mermaid(deck)
+    for notebook in stale:
+        localise_mermaid(out_dir / deck_name(notebook))
     where = write_index(notebooks, out_dir) if index else out_dir
-    print(f"slides: {len(decks)} decks; open {where}")
-    return decks
+    print(f"slides: {len(stale)} of {len(notebooks)} decks rebuilt; open {where}")
+    return [out_dir / deck_name(nb) for nb in notebooks]
+
+
+def is_up_to_date(deck: Path, notebook: Path) -> bool:
+    """Whether ``deck`` was written after ``notebook`` and after what shapes every deck: this
+    file (the options, the pinned reveal.js) and the venv's last install (nbconvert's
+    templates). As make decides: the decks are the slow part of ``make check``'s set-up."""
+    if not deck.is_file():
+        return False
+    makers = [notebook, Path(__file__), VENV_STAMP]
+    newest_maker = max(path.stat().st_mtime for path in makers if path.exists())
+    return deck.stat().st_mtime > newest_maker
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,9 @@ from survey.runner import KernelSession
 @pytest.fixture(scope="session")
 def kernel_session():
     """A build directory and a kernel that the notebooks run by this test process (each
-    pytest-xdist worker is one) take in turn: a notebook that follows one that passed reuses
-    the kernel after evcxr's `:clear` (see survey.runner.KernelSession)."""
+    pytest-xdist worker is one) take in turn: the next notebook from the same folder reuses
+    the kernel after evcxr's `:clear`, unless the last one hung (see
+    survey.runner.KernelSession)."""
     with KernelSession() as session:
         yield session
 

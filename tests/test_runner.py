@@ -58,17 +58,21 @@ REJECTED = {
 @pytest.mark.parametrize("name", sorted(REJECTED))
 def test_runner_rejects(name, kernel_session, record_property):
     timeout = HANG_TIMEOUT if name == "bad_hang" else CELL_TIMEOUT
-    report = kernel_session.run(FIXTURES / f"{name}.ipynb", cell_timeout=timeout, fresh=True)
+    report = kernel_session.run(FIXTURES / f"{name}.ipynb", cell_timeout=timeout)
     record_property("notebook_timing", report.timing())
     assert not report.ok, f"{name} was accepted"
     assert REJECTED[name] in "\n".join(report.failures), report.failures
+    if name == "bad_hang":
+        assert kernel_session.km is None, "a kernel still running a cell is not reused"
+    else:
+        assert kernel_session.km is not None, "a cleared kernel runs the next notebook"
     if name == "bad_panic":
         # The run stops at the first failing cell: the cell after it never runs.
         assert [cell.index for cell in report.cells] == [0]
 
 
 def test_runner_accepts_deliberate_panics_through_support(kernel_session, record_property):
-    report = kernel_session.run(FIXTURES / "good.ipynb", cell_timeout=CELL_TIMEOUT, fresh=True)
+    report = kernel_session.run(FIXTURES / "good.ipynb", cell_timeout=CELL_TIMEOUT)
     record_property("notebook_timing", report.timing())
     assert report.ok, "\n".join(report.failures)
     printed = "".join(
@@ -83,7 +87,7 @@ def test_runner_accepts_deliberate_panics_through_support(kernel_session, record
 def test_runner_judges_each_exercise_cell(kernel_session, record_property):
     # One kernel for every exercise case: a wrong verdict does not stop the run, so each cell
     # of tests/fixtures/exercises.ipynb is judged on its own, up to the untagged todo!().
-    report = kernel_session.run(FIXTURES / "exercises.ipynb", cell_timeout=CELL_TIMEOUT, fresh=True)
+    report = kernel_session.run(FIXTURES / "exercises.ipynb", cell_timeout=CELL_TIMEOUT)
     record_property("notebook_timing", report.timing())
     by_cell = {}
     for failure in report.failures:
@@ -231,21 +235,23 @@ def printed(report: NotebookReport) -> str:
 def test_a_session_reuses_its_kernel_and_each_notebook_starts_clean(tmp_path):
     pid = 'println!("cells run in process {}", std::process::id());'
     first = code_notebook(tmp_path / "first.ipynb", pid, "let left_by_first: u32 = 1;", ":vars")
-    second = code_notebook(tmp_path / "second.ipynb", pid, ":vars")
-    third = code_notebook(tmp_path / "third.ipynb", 'panic!("boom");')
+    failing = code_notebook(tmp_path / "failing.ipynb", 'panic!("boom");')
+    last = code_notebook(tmp_path / "last.ipynb", pid, ":vars")
     with KernelSession(build_dir=tmp_path / "slot") as session:
         before = session.run(first, cell_timeout=CELL_TIMEOUT)
         kernel = session.km
-        after = session.run(second, cell_timeout=CELL_TIMEOUT)
-        assert before.ok and after.ok, before.failures + after.failures
-        assert session.km is kernel, "a notebook that passed leaves its kernel to the next"
-        assert not session.run(third, cell_timeout=CELL_TIMEOUT).ok
-        assert session.km is None, "a notebook that failed takes its kernel with it"
+        assert before.ok, before.failures
+        assert not session.run(failing, cell_timeout=CELL_TIMEOUT).ok
+        assert session.km is kernel, "a notebook that failed (not a hang) leaves its kernel too"
+        after = session.run(last, cell_timeout=CELL_TIMEOUT)
+        assert after.ok, after.failures
+        assert session.km is kernel
     assert "left_by_first" in printed(before)
     assert "left_by_first" not in printed(after), "the next notebook starts without it"
+    assert "boom" not in printed(after), "nor with what the failed one left"
     [first_pid] = re.findall(r"process (\d+)", printed(before))
-    [second_pid] = re.findall(r"process (\d+)", printed(after))
-    assert first_pid != second_pid, "the next notebook's cells run in a new process"
+    [last_pid] = re.findall(r"process (\d+)", printed(after))
+    assert first_pid != last_pid, "the next notebook's cells run in a new process"
 
 
 def test_a_kernel_runs_cells_when_its_build_dir_shares_a_folder_with_the_toolchain(tmp_path):
