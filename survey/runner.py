@@ -75,10 +75,17 @@ LOG_DIR = BUILD_ROOT / "logs"
 # were seen to corrupt it ("Compilation failed, but no parsable errors were found"). A warm
 # build directory only checks freshness and does not touch the cache, so it needs no turn.
 SETUP_LOCK = BUILD_ROOT / "setup.lock"
-# Every notebook holds this lock shared while it runs; a notebook that measures CPU scaling
-# holds it exclusively, so that no other kernel competes for the cores it is measuring.
-# Such a notebook says so in its metadata: {"survey": {"exclusive_cpu": true}}.
+# Every cell holds this lock shared while it runs; a cell that measures what the cores can
+# do (a speed-up, a throughput against Python) holds it alone, so that no other kernel
+# competes for the cores it is measuring. Such a cell carries the tag EXCLUSIVE_CPU_TAG.
+# Taking turns cell by cell, not notebook by notebook, keeps the other pytest worker busy
+# while a measuring notebook compiles and runs its other cells.
 CPU_LOCK = BUILD_ROOT / "cpu.lock"
+# Held for a moment by everyone on the way to CPU_LOCK, and by a cell that needs the cores
+# alone while it waits for the running cells to finish: flock has no queue, and without
+# this a stream of shared turns from the other workers could keep it waiting for ever.
+CPU_QUEUE_LOCK = BUILD_ROOT / "cpu-queue.lock"
+EXCLUSIVE_CPU_TAG = "exclusive-cpu"
 # evcxr's own hiccups under load (its rustc wrapper reading a cache entry being written):
 # not the notebook's fault, so a cell whose build fails this way gets one more try.
 TRANSIENT_BUILD_ERRORS = ("Failed to wrap rustc", "no parsable errors were found")
@@ -304,16 +311,14 @@ class KernelSession:
         folder = path.parent.resolve()
         if fresh or folder != self.folder:
             self.stop_kernel()
-        exclusive_cpu = notebook.metadata.get("survey", {}).get("exclusive_cpu", False)
         started = time.monotonic()
         try:
-            with locked(CPU_LOCK, fcntl.LOCK_EX if exclusive_cpu else fcntl.LOCK_SH):
-                client = self._client(notebook, path, cell_timeout)
-                cold_build = slots.is_cold(self.build_dir)
-                with client.setup_kernel(**self._start_options()):
-                    self.kc = client.kc
-                    run_cells(client, notebook, report, (setup_timeout, cell_timeout), cold_build)
-                    reusable = not report.hung and clear_for_next(client, report)
+            client = self._client(notebook, path, cell_timeout)
+            cold_build = slots.is_cold(self.build_dir)
+            with client.setup_kernel(**self._start_options()):
+                self.kc = client.kc
+                run_cells(client, notebook, report, (setup_timeout, cell_timeout), cold_build)
+                reusable = not report.hung and clear_for_next(client, report)
         except DeadKernelError as error:
             report.failures.append(f"the kernel died: {error}")
             reusable = False
@@ -412,7 +417,11 @@ def run_cells(client, notebook, report: NotebookReport, timeouts, cold_build: bo
     for position, (index, cell) in enumerate(code_cells):
         is_setup = position == 0
         client.timeout = setup_timeout if is_setup else cell_timeout
-        with locked(SETUP_LOCK) if is_setup and cold_build else contextlib.nullcontext():
+        exclusive = EXCLUSIVE_CPU_TAG in cell.metadata.get("tags", [])
+        with (
+            cpu_turn(exclusive),
+            locked(SETUP_LOCK) if is_setup and cold_build else contextlib.nullcontext(),
+        ):
             passed = run_cell_past_build_hiccups(client, cell, index, report)
         if not passed:
             return
@@ -430,6 +439,17 @@ def locked(lock_path: Path, mode: int = fcntl.LOCK_EX):
             yield
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def cpu_turn(exclusive: bool = False):
+    """Holds CPU_LOCK, shared or (``exclusive``) alone, taken in turn through CPU_QUEUE_LOCK:
+    a cell that needs the cores alone waits for the cells running now, and none start
+    meanwhile."""
+    with contextlib.ExitStack() as turn:
+        with locked(CPU_QUEUE_LOCK):
+            turn.enter_context(locked(CPU_LOCK, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH))
+        yield
 
 
 def run_cell_past_build_hiccups(

@@ -14,7 +14,6 @@ look. survey/browser.py holds the JupyterLab and page plumbing.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import http.server
 import json
@@ -29,11 +28,11 @@ import pytest
 
 from survey import DISPLAY_NAME, KERNEL_NAME, REPO, browser, slides, slots
 from survey.runner import (
-    CPU_LOCK,
     DEFAULT_CELL_TIMEOUT,
     SETUP_CELL_TIMEOUT,
     SETUP_LOCK,
     cell_failures,
+    cpu_turn,
     exercise_role,
     locked,
     verdict_failures,
@@ -141,7 +140,7 @@ def test_lesson_runs_clean_in_jupyterlab(lab, notebook, record_property):
     try:
         # Like every notebook run, it shares the cores; a cold build directory builds alone.
         with (
-            locked(CPU_LOCK, fcntl.LOCK_SH),
+            cpu_turn(),
             locked(SETUP_LOCK) if lab["cold"] else contextlib.nullcontext(),
         ):
             dialogs = browser.open_notebook(page, path, OPEN_TIMEOUT)

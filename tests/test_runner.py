@@ -11,6 +11,8 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -18,7 +20,7 @@ import pytest
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
-from survey import DISPLAY_NAME, KERNEL_NAME, REPO, slots
+from survey import DISPLAY_NAME, KERNEL_NAME, REPO, runner, slots
 from survey.kernelspec import EVCXR_CONFIG_DIR, kernel_spec
 from survey.runner import (
     NOT_YET_MARKER,
@@ -29,8 +31,8 @@ from survey.runner import (
     NotebookReport,
     StrayOutputClient,
     cell_failures,
+    cpu_turn,
     exercise_layout_failures,
-    locked,
     run_cell,
     run_cell_past_build_hiccups,
     run_notebook,
@@ -345,18 +347,58 @@ def test_a_panic_message_on_stdout_is_still_a_failure():
     assert cell_failures("cell 0", [stream("stdout", "thread 'main' panicked at x.rs:1:1\n")])
 
 
-def test_an_exclusive_notebook_waits_for_shared_ones(tmp_path):
-    # The CPU lock: running notebooks hold it shared, a CPU-measuring one needs it alone.
-    lock = tmp_path / "cpu.lock"
-    with (
-        locked(lock, fcntl.LOCK_SH),
-        locked(lock, fcntl.LOCK_SH),
-        open(lock) as probe,
-        pytest.raises(BlockingIOError),
-    ):
-        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    with open(lock) as probe:
-        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+def is_free(lock: Path, mode: int) -> bool:
+    """Whether ``lock`` could be taken in ``mode`` now (by another process, as flock sees it)."""
+    with open(lock, "a") as probe:
+        try:
+            fcntl.flock(probe, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(probe, fcntl.LOCK_UN)
+        return True
+
+
+def test_cells_share_the_cores_and_a_measuring_cell_has_them_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "CPU_LOCK", tmp_path / "cpu.lock")
+    monkeypatch.setattr(runner, "CPU_QUEUE_LOCK", tmp_path / "cpu-queue.lock")
+    with cpu_turn(), cpu_turn():
+        assert is_free(runner.CPU_LOCK, fcntl.LOCK_SH), "two cells run at once"
+        assert not is_free(runner.CPU_LOCK, fcntl.LOCK_EX), "a measuring cell waits for them"
+    with cpu_turn(exclusive=True):
+        assert not is_free(runner.CPU_LOCK, fcntl.LOCK_SH), "no cell runs beside it"
+    assert is_free(runner.CPU_LOCK, fcntl.LOCK_EX), "every turn ends with its cell"
+
+
+def test_a_measuring_cell_waiting_for_its_turn_is_not_overtaken(tmp_path, monkeypatch):
+    # flock has no queue: without the queue lock, a stream of shared turns could keep a
+    # measuring cell waiting for ever.
+    monkeypatch.setattr(runner, "CPU_LOCK", tmp_path / "cpu.lock")
+    monkeypatch.setattr(runner, "CPU_QUEUE_LOCK", tmp_path / "cpu-queue.lock")
+    order = []
+    with cpu_turn():
+        waiting = threading.Thread(target=lambda: exclusive_turn(order))
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while is_free(runner.CPU_QUEUE_LOCK, fcntl.LOCK_EX) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        newcomer = threading.Thread(target=lambda: shared_turn(order))
+        newcomer.start()
+        time.sleep(0.3)
+        assert order == [], "both wait while a cell runs"
+    waiting.join(10)
+    newcomer.join(10)
+    assert order == ["measuring cell", "next cell"]
+
+
+def exclusive_turn(order: list) -> None:
+    with cpu_turn(exclusive=True):
+        time.sleep(0.1)
+        order.append("measuring cell")
+
+
+def shared_turn(order: list) -> None:
+    with cpu_turn():
+        order.append("next cell")
 
 
 def test_kernels_running_at_once_get_separate_build_dirs_and_reuse_them(tmp_path):
