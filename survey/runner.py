@@ -31,9 +31,9 @@ A wrong verdict does not stop the run (later cells do not depend on an exercise'
 one run reports every exercise that is wrong; any other failure stops it at that cell.
 
 Notebooks run one after another (the command line's list, a pytest worker's share) take turns
-in one kernel: after a notebook passes, evcxr's ``:clear`` gives the next one a clean process to
+in one kernel: after each notebook, evcxr's ``:clear`` gives the next one a clean process to
 run in, without the ten seconds a new kernel spends before its first lesson cell (see
-``KernelSession``).
+``KernelSession``, which also says when a kernel is not reused).
 
 With ``--write``, a notebook that passes is saved in the form JupyterLab saves it
 (survey/labformat.py), so that re-running a notebook changes only what the run changed.
@@ -98,7 +98,7 @@ SETUP_CELL_TIMEOUT = 600
 # background threads time to write what they still have.
 DRAIN_SOURCE = ":vars"
 DRAIN_PAUSE_SECONDS = 0.5
-# Runs after a notebook that passed, so that the kernel can run the next one (KernelSession).
+# Runs after each notebook, so that the kernel can run the next one (KernelSession).
 CLEAR_SOURCE = ":clear"
 PANIC = re.compile(r"panicked at")
 # Exercise cells, by their Jupyter tags (metadata.tags), and the markers support::exercise
@@ -127,6 +127,12 @@ class NotebookReport:
     retried_cells: list[int] = field(default_factory=list)
     # A cell that never answered: its kernel is still busy with it, and cannot be reused.
     hung: bool = False
+    # The failures that are exercise verdicts (also in ``failures``): judged after each
+    # cell, and again once late output has arrived (rejudge_verdicts).
+    verdict_failures: list[str] = field(default_factory=list)
+    # A cell with `:dep` failed: the build directory or the kernel may be at fault, and
+    # would fail every notebook after it, so the kernel is not reused.
+    dependencies_failed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -168,6 +174,8 @@ class StrayOutputClient(NotebookClient):
         super().__init__(*args, **kwargs)
         self.stray: list[tuple[int, str, str]] = []
         self.cell_of_message: dict[str, int] = {}
+        # The notebook's own cells; the runner's extra cells (run_extra_cell) come after.
+        self.notebook_cells = len(self.nb.cells)
 
     # PRIVATE nbclient method overridden (see the class docstring): re-check on upgrade.
     async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
@@ -184,7 +192,7 @@ class StrayOutputClient(NotebookClient):
                 origin = self.cell_of_message.get(parent, -1)
                 name, text = msg["content"]["name"], msg["content"]["text"]
                 self.stray.append((origin, name, text))
-                if 0 <= origin < len(self.nb.cells):
+                if 0 <= origin < self.notebook_cells:
                     append_stream(self.nb.cells[origin].outputs, name, text)
 
 
@@ -265,9 +273,14 @@ class KernelSession:
 
     A kernel is reused only for a notebook in the same folder (the kernel's working
     directory, which the setup cell's `:dep` path is relative to). After a hang (the kernel
-    is still running the cell), a dead kernel, or a `:clear` that fails, the next notebook
-    gets a fresh kernel in the same build directory; ``run(..., fresh=True)`` asks for one in
-    any case.
+    is still running the cell), a dead kernel, a failed `:dep` cell (the fault may be the
+    build directory's, and would fail every notebook after it), or a `:clear` that fails or
+    is followed by more output, the next notebook gets a fresh kernel in the same build
+    directory.
+
+    `:clear` kills the cells' process outright (SIGKILL: no destructor runs), so a program a
+    cell started as a child process (a Python server, `redis-cli`) outlives it unless the
+    cell stopped it; the lessons stop theirs in the cell that starts them.
     """
 
     def __init__(self, startup_timeout: float = 60, build_dir: Path | None = None):
@@ -296,7 +309,6 @@ class KernelSession:
         path: Path,
         cell_timeout: float = DEFAULT_CELL_TIMEOUT,
         setup_timeout: float = SETUP_CELL_TIMEOUT,
-        fresh: bool = False,
     ) -> NotebookReport:
         """Execute and judge the notebook at ``path`` (see :func:`run_notebook`), in the
         session's kernel if it can be reused, else in a fresh one."""
@@ -309,25 +321,30 @@ class KernelSession:
         if not report.ok:
             return report
         folder = path.parent.resolve()
-        if fresh or folder != self.folder:
+        if folder != self.folder:
             self.stop_kernel()
         started = time.monotonic()
+        reusable = False
         try:
             client = self._client(notebook, path, cell_timeout)
             cold_build = slots.is_cold(self.build_dir)
-            with client.setup_kernel(**self._start_options()):
+            with contextlib.ExitStack() as kernel:
+                # A new kernel's start is seconds of CPU (rust-analyzer loads the standard
+                # library): it takes a shared turn like a cell.
+                with cpu_turn():
+                    kernel.enter_context(client.setup_kernel(**self._start_options()))
                 self.kc = client.kc
                 run_cells(client, notebook, report, (setup_timeout, cell_timeout), cold_build)
-                reusable = not report.hung and clear_for_next(client, report)
+                reusable = not (report.dependencies_failed or report.hung)
+                reusable = reusable and clear_for_next(client, report)
         except DeadKernelError as error:
             report.failures.append(f"the kernel died: {error}")
-            reusable = False
         except RuntimeError as error:
             # jupyter_client's way of saying the kernel did not start (evcxr exited at once).
             report.failures.append(f"the kernel did not start: {error}")
-            reusable = False
-        if not reusable:
-            self.stop_kernel()
+        finally:
+            if not reusable:
+                self.stop_kernel()
         report.seconds = time.monotonic() - started
         return report
 
@@ -399,10 +416,15 @@ def clear_for_next(client: StrayOutputClient, report: NotebookReport) -> bool:
             return report.ok
         if any(output.get("output_type") == "error" for output in outputs):
             return False
-        time.sleep(DRAIN_PAUSE_SECONDS)
-        run_extra_cell(client, DRAIN_SOURCE)
-        client.stray.clear()
-        return True
+        # Until a pause passes in silence, a few times at most; a kernel still talking
+        # after that is not given the next notebook.
+        for _ in range(3):
+            client.stray.clear()
+            time.sleep(DRAIN_PAUSE_SECONDS)
+            late = run_extra_cell(client, DRAIN_SOURCE)
+            if not client.stray and not any(o.get("name") == "stderr" for o in late):
+                return True
+        return False
     except CellTimeoutError:
         report.failures.append("the kernel did not answer `:clear` (the next one starts fresh)")
         return False
@@ -414,6 +436,7 @@ def run_cells(client, notebook, report: NotebookReport, timeouts, cold_build: bo
     ``timeouts`` is (setup cell, other cells); a cold build's setup cell waits its turn."""
     setup_timeout, cell_timeout = timeouts
     code_cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
+    passed_cells = []
     for position, (index, cell) in enumerate(code_cells):
         is_setup = position == 0
         client.timeout = setup_timeout if is_setup else cell_timeout
@@ -424,8 +447,27 @@ def run_cells(client, notebook, report: NotebookReport, timeouts, cold_build: bo
         ):
             passed = run_cell_past_build_hiccups(client, cell, index, report)
         if not passed:
-            return
-    drain(client, report)
+            report.dependencies_failed = ":dep" in cell.source
+            break
+        passed_cells.append((index, cell))
+    else:
+        drain(client, report)
+    rejudge_verdicts(report, passed_cells)
+
+
+def rejudge_verdicts(report: NotebookReport, cells: list) -> None:
+    """Judge the exercise verdicts of ``cells`` (index, cell) again, on their final outputs.
+
+    A check prints its verdict with ``println!``, and evcxr relays it from a thread of its
+    own: under load the line can reach iopub after the cell's reply, when run_cell has
+    already judged the cell. StrayOutputClient has added it to its cell since."""
+    for failure in report.verdict_failures:
+        report.failures.remove(failure)
+    report.verdict_failures = []
+    for index, cell in cells:
+        failures = verdict_failures(f"cell {index}", exercise_role(cell), cell.outputs)
+        report.failures.extend(failures)
+        report.verdict_failures.extend(failures)
 
 
 @contextlib.contextmanager
@@ -493,7 +535,9 @@ def run_cell(client: StrayOutputClient, cell, index: int, report: NotebookReport
     report.failures.extend(errors)
     if errors:
         return False
-    report.failures.extend(verdict_failures(where, role, cell.outputs))
+    verdicts = verdict_failures(where, role, cell.outputs)
+    report.failures.extend(verdicts)
+    report.verdict_failures.extend(verdicts)
     return True
 
 
@@ -601,7 +645,12 @@ def verdict_failures(where: str, role: str | None, outputs: list[dict]) -> list[
 def drain(client: StrayOutputClient, report: NotebookReport) -> None:
     """Give background threads a last chance to write, and judge what they write."""
     time.sleep(DRAIN_PAUSE_SECONDS)
-    outputs = run_extra_cell(client, DRAIN_SOURCE)
+    try:
+        outputs = run_extra_cell(client, DRAIN_SOURCE)
+    except CellTimeoutError:
+        report.failures.append(f"`{DRAIN_SOURCE}` after the last cell had no answer")
+        report.hung = True
+        return
     report.failures.extend(cell_failures("after the last cell", outputs))
     report.failures.extend(stray_failures(client))
 

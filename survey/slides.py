@@ -330,12 +330,15 @@ def build(notebooks: list[Path], out_dir: Path = SLIDES_DIR, index: bool = True)
 def is_up_to_date(deck: Path, notebook: Path) -> bool:
     """Whether ``deck`` was written after ``notebook`` and after what shapes every deck: this
     file (the options, the pinned reveal.js) and the venv's last install (nbconvert's
-    templates). As make decides: the decks are the slow part of ``make check``'s set-up."""
+    templates), and finished. As make decides: the decks are the slow part of ``make
+    check``'s set-up."""
     if not deck.is_file():
         return False
     makers = [notebook, Path(__file__), VENV_STAMP]
     newest_maker = max(path.stat().st_mtime for path in makers if path.exists())
-    return deck.stat().st_mtime > newest_maker
+    # A deck still importing mermaid from the CDN was left by a run that stopped between
+    # nbconvert and localise_mermaid.
+    return deck.stat().st_mtime > newest_maker and MERMAID_CDN not in deck.read_text()
 
 
 def main(argv: list[str] | None = None) -> int:

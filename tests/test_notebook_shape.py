@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from survey import REPO
+from survey.runner import EXCLUSIVE_CPU_TAG, SOLUTION_TAG, STARTER_TAG
 
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -94,3 +95,17 @@ def test_each_part_has_an_exercise_and_leads_on(notebook):
     for neighbour in (number - 1, number + 1):
         if any(p.name.startswith(f"{neighbour:02d}_") for p in PARTS):
             assert f"({neighbour:02d}_" in last, f"the last cell links part {neighbour:02d}"
+
+
+def test_every_cell_tag_is_one_the_runner_knows():
+    # The runner acts on tags (survey/runner.py): a misspelt one would be ignored silently,
+    # a measuring cell would share the cores, an exercise would go unjudged.
+    known = {STARTER_TAG, SOLUTION_TAG, EXCLUSIVE_CPU_TAG}
+    unknown = {
+        f"{notebook.name}: {tag}"
+        for notebook in NOTEBOOKS
+        for cell in nbformat.read(notebook, as_version=4).cells
+        for tag in cell.metadata.get("tags", [])
+        if tag not in known
+    }
+    assert not unknown, sorted(unknown)

@@ -33,6 +33,7 @@ from survey.runner import (
     cell_failures,
     cpu_turn,
     exercise_layout_failures,
+    rejudge_verdicts,
     run_cell,
     run_cell_past_build_hiccups,
     run_notebook,
@@ -318,6 +319,16 @@ def test_a_wrong_verdict_does_not_stop_the_run_and_survives_a_later_retry():
     assert len(report.failures) == 1 and "the solution fails its check" in report.failures[0]
 
 
+def test_a_verdict_that_arrives_after_its_cell_finished_is_judged_again():
+    report = NotebookReport(path=Path("x.ipynb"))
+    (solution,) = exercise_notebook(SOLUTION).cells
+    assert run_cell(ScriptedClient([]), solution, 3, report), "no verdict yet: not a stop"
+    assert report.failures, "a solution without its verdict fails"
+    solution.outputs.append(stream("stdout", f"{PASS_MARKER} — three naps at once\n"))
+    rejudge_verdicts(report, [(3, solution)])
+    assert report.ok, report.failures
+
+
 def test_stderr_lines_are_reported_together():
     failures = cell_failures(
         "cell 3",
@@ -361,7 +372,7 @@ def is_free(lock: Path, mode: int) -> bool:
 def test_cells_share_the_cores_and_a_measuring_cell_has_them_alone(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "CPU_LOCK", tmp_path / "cpu.lock")
     monkeypatch.setattr(runner, "CPU_QUEUE_LOCK", tmp_path / "cpu-queue.lock")
-    with cpu_turn(), cpu_turn():
+    with cpu_turn():
         assert is_free(runner.CPU_LOCK, fcntl.LOCK_SH), "two cells run at once"
         assert not is_free(runner.CPU_LOCK, fcntl.LOCK_EX), "a measuring cell waits for them"
     with cpu_turn(exclusive=True):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from survey import slides
 
 
@@ -14,19 +16,37 @@ def touch(path: Path, mtime: float) -> Path:
     return path
 
 
-def test_a_deck_newer_than_its_notebook_and_the_deck_maker_is_up_to_date(tmp_path):
-    made = max(Path(slides.__file__).stat().st_mtime, slides.VENV_STAMP.stat().st_mtime)
-    notebook = touch(tmp_path / "02_part.ipynb", made - 60)
-    deck = touch(tmp_path / slides.deck_name(notebook), made + 60)
-    assert slides.is_up_to_date(deck, notebook)
+def makers(tmp_path: Path, monkeypatch, mtime: float) -> Path:
+    """A deck maker (survey/slides.py) and a venv stamp made at ``mtime``; returns the
+    notebook, made then too."""
+    monkeypatch.setattr(slides, "__file__", str(touch(tmp_path / "slides.py", mtime)))
+    monkeypatch.setattr(slides, "VENV_STAMP", touch(tmp_path / ".installed", mtime))
+    return touch(tmp_path / "02_part.ipynb", mtime)
 
 
-def test_a_deck_is_rebuilt_after_its_notebook_or_the_deck_maker_changed(tmp_path):
-    made = max(Path(slides.__file__).stat().st_mtime, slides.VENV_STAMP.stat().st_mtime)
-    notebook = touch(tmp_path / "02_part.ipynb", made + 120)
-    deck = touch(tmp_path / slides.deck_name(notebook), made + 60)
-    assert not slides.is_up_to_date(deck, notebook), "the notebook changed after the deck"
-    touch(notebook, made - 120)
-    touch(deck, made - 60)
-    assert not slides.is_up_to_date(deck, notebook), "survey/slides.py changed after the deck"
+def deck(tmp_path: Path, notebook: Path, mtime: float, text: str = "a deck") -> Path:
+    path = tmp_path / slides.deck_name(notebook)
+    path.write_text(text)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def test_a_deck_made_after_everything_that_shapes_it_is_up_to_date(tmp_path, monkeypatch):
+    notebook = makers(tmp_path, monkeypatch, 1000)
+    assert slides.is_up_to_date(deck(tmp_path, notebook, 2000), notebook)
+
+
+@pytest.mark.parametrize("changed", ["02_part.ipynb", "slides.py", ".installed"])
+def test_a_deck_is_stale_once_its_notebook_or_a_deck_maker_changed(tmp_path, monkeypatch, changed):
+    notebook = makers(tmp_path, monkeypatch, 1000)
+    made = deck(tmp_path, notebook, 2000)
+    touch(tmp_path / changed, 3000)
+    assert not slides.is_up_to_date(made, notebook)
+
+
+def test_a_missing_or_unfinished_deck_is_stale(tmp_path, monkeypatch):
+    notebook = makers(tmp_path, monkeypatch, 1000)
     assert not slides.is_up_to_date(tmp_path / "absent.slides.html", notebook)
+    # nbconvert wrote it, and the run stopped before mermaid was pointed at the local copy.
+    unfinished = deck(tmp_path, notebook, 2000, f"import('{slides.MERMAID_CDN}')")
+    assert not slides.is_up_to_date(unfinished, notebook)
