@@ -426,7 +426,8 @@ def clear_for_next(client: StrayOutputClient, report: NotebookReport) -> bool:
                 return True
         return False
     except CellTimeoutError:
-        report.failures.append("the kernel did not answer `:clear` (the next one starts fresh)")
+        what = f"`{CLEAR_SOURCE}`" if passed else f"`{CLEAR_SOURCE}` or `{DRAIN_SOURCE}`"
+        report.failures.append(f"the kernel did not answer {what} (the next one starts fresh)")
         return False
 
 
