@@ -13,8 +13,8 @@ from survey.runner import KernelSession
 def kernel_session():
     """A build directory and a kernel that the notebooks run by this test process (each
     pytest-xdist worker is one) take in turn: the next notebook from the same folder reuses
-    the kernel after evcxr's `:clear`, unless the last one hung (see
-    survey.runner.KernelSession)."""
+    the kernel after evcxr's `:clear`, unless the last one left it unfit, by a hang for
+    example (survey.runner.KernelSession lists the cases)."""
     with KernelSession() as session:
         yield session
 
