@@ -420,8 +420,7 @@ def clear_for_next(client: StrayOutputClient, report: NotebookReport) -> bool:
         # after that is not given the next notebook.
         for _ in range(3):
             client.stray.clear()
-            time.sleep(DRAIN_PAUSE_SECONDS)
-            late = run_extra_cell(client, DRAIN_SOURCE)
+            late = wait_for_late_output(client)
             if not client.stray and not any(o.get("name") == "stderr" for o in late):
                 return True
         return False
@@ -645,15 +644,21 @@ def verdict_failures(where: str, role: str | None, outputs: list[dict]) -> list[
 
 def drain(client: StrayOutputClient, report: NotebookReport) -> None:
     """Give background threads a last chance to write, and judge what they write."""
-    time.sleep(DRAIN_PAUSE_SECONDS)
     try:
-        outputs = run_extra_cell(client, DRAIN_SOURCE)
+        outputs = wait_for_late_output(client)
     except CellTimeoutError:
         report.failures.append(f"`{DRAIN_SOURCE}` after the last cell had no answer")
         report.hung = True
         return
     report.failures.extend(cell_failures("after the last cell", outputs))
     report.failures.extend(stray_failures(client))
+
+
+def wait_for_late_output(client: StrayOutputClient) -> list[dict]:
+    """Pause, then run DRAIN_SOURCE: what the kernel still had to say arrives meanwhile, in
+    ``client.stray`` or in the returned outputs."""
+    time.sleep(DRAIN_PAUSE_SECONDS)
+    return run_extra_cell(client, DRAIN_SOURCE)
 
 
 def run_extra_cell(client: StrayOutputClient, source: str) -> list[dict]:

@@ -369,9 +369,14 @@ def is_free(lock: Path, mode: int) -> bool:
         return True
 
 
-def test_cells_share_the_cores_and_a_measuring_cell_has_them_alone(tmp_path, monkeypatch):
+@pytest.fixture
+def cpu_locks(tmp_path, monkeypatch):
+    """The CPU turn's locks, in ``tmp_path`` rather than the pool's."""
     monkeypatch.setattr(runner, "CPU_LOCK", tmp_path / "cpu.lock")
     monkeypatch.setattr(runner, "CPU_QUEUE_LOCK", tmp_path / "cpu-queue.lock")
+
+
+def test_cells_share_the_cores_and_a_measuring_cell_has_them_alone(cpu_locks):
     with cpu_turn():
         assert is_free(runner.CPU_LOCK, fcntl.LOCK_SH), "two cells run at once"
         assert not is_free(runner.CPU_LOCK, fcntl.LOCK_EX), "a measuring cell waits for them"
@@ -380,11 +385,9 @@ def test_cells_share_the_cores_and_a_measuring_cell_has_them_alone(tmp_path, mon
     assert is_free(runner.CPU_LOCK, fcntl.LOCK_EX), "every turn ends with its cell"
 
 
-def test_a_measuring_cell_waiting_for_its_turn_is_not_overtaken(tmp_path, monkeypatch):
+def test_a_measuring_cell_waiting_for_its_turn_is_not_overtaken(cpu_locks):
     # flock has no queue: without the queue lock, a stream of shared turns could keep a
     # measuring cell waiting for ever.
-    monkeypatch.setattr(runner, "CPU_LOCK", tmp_path / "cpu.lock")
-    monkeypatch.setattr(runner, "CPU_QUEUE_LOCK", tmp_path / "cpu-queue.lock")
     order = []
     with cpu_turn():
         waiting = threading.Thread(target=lambda: exclusive_turn(order))
